@@ -1,0 +1,159 @@
+//! Class labels: names, WordNet ids and which classes are dog breeds.
+//!
+//! A labels file has one class per line in model output order: `name`, or
+//! `wnid<TAB>name`, optionally followed by `<TAB>dog`. Lines starting with `#` are comments.
+//! The ImageNet-1k table (`models/imagenet_labels.tsv`) is built in, so any 1000-class
+//! ImageNet model (or 1001 with a leading background class) needs no labels file.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::Error;
+
+const IMAGENET_TSV: &str = include_str!("../models/imagenet_labels.tsv");
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Label {
+    pub name: String,
+    /// WordNet id (`n02085620`), the key labelled photos are matched on.
+    pub wnid: Option<String>,
+    pub is_dog: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Labels {
+    pub entries: Vec<Label>,
+}
+
+impl Labels {
+    /// The built-in ImageNet-1k table (1000 classes, dogs are indices 151..=268).
+    pub fn imagenet() -> Labels {
+        Labels::parse_explicit(IMAGENET_TSV)
+    }
+
+    /// Built-in labels for a model with `classes` outputs, if it is an ImageNet classifier:
+    /// 1000 classes, or 1001 with `background` first (TF-slim / Coral models).
+    pub fn builtin_for(classes: usize) -> Option<Labels> {
+        let mut l = Labels::imagenet();
+        match classes {
+            1000 => Some(l),
+            1001 => {
+                l.entries.insert(0, Label { name: "background".into(), wnid: None, is_dog: false });
+                Some(l)
+            }
+            _ => None,
+        }
+    }
+
+    fn parse_explicit(text: &str) -> Labels {
+        let entries = text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(|line| {
+                let cols: Vec<&str> = line.split('\t').map(str::trim).collect();
+                let is_wnid = |s: &str| s.len() == 9 && s.starts_with('n') && s[1..].bytes().all(|b| b.is_ascii_digit());
+                if cols.len() >= 2 && is_wnid(cols[0]) {
+                    Label { wnid: Some(cols[0].to_string()), name: cols[1].to_string(), is_dog: cols.get(2) == Some(&"dog") }
+                } else {
+                    Label { wnid: None, name: cols[0].to_string(), is_dog: cols.get(1) == Some(&"dog") }
+                }
+            })
+            .collect();
+        Labels { entries }
+    }
+
+    /// Parses a labels file's text. When no line says which classes are dogs, they are
+    /// inferred: classes matching the ImageNet dog breeds (by WordNet id, else by name) are
+    /// dogs; a file that matches no ImageNet class at all is taken as a breed-only model
+    /// (every class a breed).
+    pub fn parse(text: &str) -> Labels {
+        let mut labels = Labels::parse_explicit(text);
+        if labels.entries.iter().any(|l| l.is_dog) {
+            return labels;
+        }
+        let imagenet = Labels::imagenet();
+        let by_wnid: HashMap<&str, &Label> =
+            imagenet.entries.iter().filter_map(|l| Some((l.wnid.as_deref()?, l))).collect();
+        let by_name: HashMap<String, &Label> =
+            imagenet.entries.iter().map(|l| (l.name.to_lowercase(), l)).collect();
+        let mut matched = 0;
+        for l in &mut labels.entries {
+            let first_name = l.name.split(',').next().unwrap_or("").trim().to_lowercase();
+            let known = match &l.wnid {
+                Some(w) => by_wnid.get(w.as_str()).copied(),
+                None => by_name.get(&first_name).copied(),
+            };
+            if let Some(k) = known {
+                matched += 1;
+                l.is_dog = k.is_dog;
+                if l.wnid.is_none() {
+                    l.wnid = k.wnid.clone();
+                }
+            }
+        }
+        if matched == 0 {
+            labels.entries.iter_mut().for_each(|l| l.is_dog = true);
+        }
+        labels
+    }
+
+    pub fn load(path: &Path) -> Result<Labels, Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let labels = Labels::parse(&text);
+        if labels.entries.is_empty() {
+            return Err(Error::BadInput { path: path.into(), msg: "labels file has no labels".into() });
+        }
+        Ok(labels)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Index of the class with this WordNet id.
+    pub fn index_of_wnid(&self, wnid: &str) -> Option<usize> {
+        self.entries.iter().position(|l| l.wnid.as_deref() == Some(wnid))
+    }
+
+    pub fn dog_count(&self) -> usize {
+        self.entries.iter().filter(|l| l.is_dog).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn imagenet_table_has_118_dogs_at_151_to_268() {
+        let l = Labels::imagenet();
+        assert_eq!(l.len(), 1000);
+        let dogs: Vec<usize> = (0..1000).filter(|&i| l.entries[i].is_dog).collect();
+        assert_eq!(dogs, (151..=268).collect::<Vec<_>>());
+        assert_eq!(l.entries[151].wnid.as_deref(), Some("n02085620"));
+        assert_eq!(l.entries[151].name, "Chihuahua");
+        assert_eq!(l.index_of_wnid("n02113978"), Some(268));
+    }
+
+    #[test]
+    fn background_class_shifts_by_one() {
+        let l = Labels::builtin_for(1001).unwrap();
+        assert_eq!(l.entries[152].name, "Chihuahua");
+        assert!(!l.entries[0].is_dog);
+        assert!(Labels::builtin_for(19).is_none());
+    }
+
+    #[test]
+    fn names_only_files_are_matched_to_imagenet_or_are_all_breeds() {
+        let coral_style = "background\ntench, Tinca tinca\nChihuahua\nJapanese spaniel\n";
+        let l = Labels::parse(coral_style);
+        assert_eq!(l.entries.iter().map(|l| l.is_dog).collect::<Vec<_>>(), vec![false, false, true, true]);
+        assert_eq!(l.entries[2].wnid.as_deref(), Some("n02085620"));
+        let breeds = Labels::parse("labrador\npoodle\n");
+        assert!(breeds.entries.iter().all(|l| l.is_dog));
+    }
+}

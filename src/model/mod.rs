@@ -1,0 +1,238 @@
+//! The classifier: a TFLite model imported by [`tflite`], optimised by tract, with the
+//! labels and input normalisation that go with it.
+
+pub mod tflite;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Deserialize;
+use tract_core::prelude::*;
+
+use crate::labels::Labels;
+use crate::preprocess::{Crop, Preprocessor};
+use crate::Error;
+pub use tflite::{Normalization, Survey, TensorSpec};
+
+/// Where the committed default model lives, relative to the repository root.
+pub const DEFAULT_MODEL: &str = "models/efficientnet_lite0_int8.tflite";
+
+/// Finds the default model: `$BREEDCAM_MODEL`, else `models/...` under the current
+/// directory, else next to the executable (`<exe dir>/models/...` or `<exe dir>/../../models/...`
+/// for a binary in `target/<profile>/`).
+pub fn default_model_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("BREEDCAM_MODEL") {
+        return PathBuf::from(p);
+    }
+    let here = PathBuf::from(DEFAULT_MODEL);
+    if here.exists() {
+        return here;
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        for up in exe.ancestors().skip(1).take(4) {
+            let candidate = up.join(DEFAULT_MODEL);
+            if candidate.exists() {
+                return candidate;
+            }
+        }
+    }
+    here
+}
+
+/// Where the normalisation in use came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NormSource {
+    Flags,
+    Metadata,
+    Sidecar,
+    /// No statement anywhere: raw pixels for 8-bit inputs, [-1, 1] for float inputs.
+    Default,
+}
+
+/// Optional `<model>.json` beside a model: `{"mean": [..], "std": [..], "labels": "file"}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sidecar {
+    pub mean: Option<Vec<f32>>,
+    pub std: Option<Vec<f32>>,
+    pub labels: Option<PathBuf>,
+}
+
+/// How to load a model.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    pub labels: Option<PathBuf>,
+    /// Overrides of the normalisation (both must be given).
+    pub mean: Option<Vec<f32>>,
+    pub std: Option<Vec<f32>>,
+}
+
+pub struct Classifier {
+    pub path: PathBuf,
+    pub input: TensorSpec,
+    pub output: TensorSpec,
+    pub survey: Survey,
+    pub normalization: Normalization,
+    pub norm_source: NormSource,
+    /// `None` when neither a labels file nor the built-in ImageNet table fits the model.
+    pub labels: Option<Labels>,
+    pub file_size: usize,
+    /// Whether the model ends in a softmax (else `run` applies one to its logits).
+    pub output_is_probability: bool,
+    plan: Arc<TypedSimplePlan>,
+}
+
+fn sidecar_for(path: &Path) -> Result<Option<(PathBuf, Sidecar)>, Error> {
+    let side = path.with_extension("json");
+    if !side.exists() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&side).map_err(|e| Error::io(&side, e))?;
+    let s: Sidecar = serde_json::from_str(&text).map_err(|e| Error::BadInput { path: side.clone(), msg: e.to_string() })?;
+    Ok(Some((side, s)))
+}
+
+fn check_norm(path: &Path, mean: &[f32], std: &[f32]) -> Result<(), Error> {
+    let ok_len = |v: &[f32]| v.len() == 1 || v.len() == 3;
+    if !ok_len(mean) || !ok_len(std) || std.iter().any(|s| *s == 0.0 || !s.is_finite()) || mean.iter().any(|m| !m.is_finite()) {
+        return Err(Error::BadInput { path: path.into(), msg: "mean/std need 1 or 3 finite values, std non-zero".into() });
+    }
+    Ok(())
+}
+
+impl Classifier {
+    /// Reads, verifies, imports and optimises a TFLite model.
+    pub fn load(path: &Path, opts: &LoadOptions) -> Result<Classifier, Error> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let model_err = |source| Error::Model { path: path.into(), source };
+        let imported = tflite::import(&bytes).map_err(model_err)?;
+        let output_is_probability = imported.output_is_probability;
+        let sidecar = sidecar_for(path)?;
+
+        let (normalization, norm_source) = match (&opts.mean, &opts.std, &imported.survey.normalization, &sidecar) {
+            (Some(m), Some(s), _, _) => (Normalization { mean: m.clone(), std: s.clone() }, NormSource::Flags),
+            (None, None, Some(n), _) => (n.clone(), NormSource::Metadata),
+            (None, None, None, Some((_, Sidecar { mean: Some(m), std: Some(s), .. }))) => {
+                (Normalization { mean: m.clone(), std: s.clone() }, NormSource::Sidecar)
+            }
+            (None, None, _, _) => {
+                let n = match imported.input.quant {
+                    // q = p: x = (p - zp) * scale quantizes back to p.
+                    Some((scale, zp)) => Normalization { mean: vec![zp as f32], std: vec![1.0 / scale] },
+                    None => Normalization { mean: vec![127.5], std: vec![127.5] },
+                };
+                log::warn!("{}: no normalisation in metadata or sidecar; assuming {:?}", path.display(), n);
+                (n, NormSource::Default)
+            }
+            _ => return Err(Error::BadInput { path: path.into(), msg: "give both --mean and --std, or neither".into() }),
+        };
+        check_norm(path, &normalization.mean, &normalization.std)?;
+
+        let classes = imported.output.shape.last().copied().unwrap_or(0);
+        let labels_path = opts.labels.clone().or_else(|| {
+            let (side, s) = sidecar.as_ref()?;
+            let l = s.labels.as_ref()?;
+            Some(side.parent().unwrap_or(Path::new(".")).join(l))
+        });
+        let labels = match labels_path {
+            Some(p) => Some(Labels::load(&p)?),
+            None => Labels::builtin_for(classes),
+        };
+        if let Some(l) = &labels {
+            if l.len() != classes {
+                return Err(Error::BadInput {
+                    path: path.into(),
+                    msg: format!("the model has {classes} classes but its labels have {}", l.len()),
+                });
+            }
+        }
+
+        let optimised = imported.model.into_optimized().map_err(|e| model_err(tflite::ImportError::Invalid(format!("{e:#}"))))?;
+        let plan = optimised.into_runnable()?;
+        Ok(Classifier {
+            path: path.into(),
+            input: imported.input,
+            output: imported.output,
+            survey: imported.survey,
+            normalization,
+            norm_source,
+            labels,
+            file_size: bytes.len(),
+            output_is_probability,
+            plan,
+        })
+    }
+
+    pub fn preprocessor(&self, crop: Crop) -> Result<Preprocessor, Error> {
+        Preprocessor::new(&self.input, &self.normalization, crop).map_err(|msg| Error::BadInput { path: self.path.clone(), msg })
+    }
+
+    /// The model's input tensor from raw bytes (the model's dtype and shape, little-endian).
+    pub fn tensor_from_bytes(&self, bytes: &[u8]) -> Result<Tensor, String> {
+        let shape = &self.input.shape;
+        let n: usize = shape.iter().product();
+        let mut t = match self.input.datum_type.unquantized() {
+            DatumType::U8 | DatumType::I8 if bytes.len() == n => unsafe { Tensor::from_raw::<u8>(shape, bytes) },
+            DatumType::F32 if bytes.len() == 4 * n => unsafe { Tensor::from_raw::<f32>(shape, bytes) },
+            dt => return Err(format!("{} bytes do not make a {dt:?} tensor of shape {shape:?}", bytes.len())),
+        }
+        .map_err(|e| e.to_string())?;
+        unsafe { t.set_datum_type(self.input.datum_type) };
+        Ok(t)
+    }
+
+    /// Runs the model on an input tensor; returns its raw first output.
+    pub fn run_raw(&self, input: Tensor) -> Result<Tensor, Error> {
+        if input.shape() != self.input.shape.as_slice() || input.datum_type().unquantized() != self.input.datum_type.unquantized() {
+            return Err(Error::Runtime(format!(
+                "input {:?} {:?} does not match the model's {:?} {:?}",
+                input.shape(),
+                input.datum_type(),
+                self.input.shape,
+                self.input.datum_type
+            )));
+        }
+        let mut input = input;
+        unsafe { input.set_datum_type(self.input.datum_type) };
+        let out = self.plan.run(tvec!(input.into_tvalue()))?;
+        Ok(out.into_iter().next().ok_or_else(|| Error::Runtime("model produced no output".into()))?.into_tensor())
+    }
+
+    /// Runs the model; returns one probability per class (dequantized; a softmax is applied
+    /// when the model outputs logits).
+    pub fn run(&self, input: Tensor) -> Result<Vec<f32>, Error> {
+        let raw = self.run_raw(input)?;
+        let mut v = dequantize(&raw, self.output.quant)?;
+        if !self.output_is_probability {
+            let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            v.iter_mut().for_each(|x| *x = (*x - max).exp());
+            let sum: f32 = v.iter().sum();
+            v.iter_mut().for_each(|x| *x /= sum);
+        }
+        Ok(v)
+    }
+}
+
+/// The raw little-endian bytes of a tensor (what TFLite's reference tool reads and writes).
+pub fn tensor_bytes(t: &Tensor) -> Result<Vec<u8>, Error> {
+    let view = t.try_as_plain_ram()?;
+    Ok(match t.datum_type().unquantized() {
+        DatumType::U8 => view.as_slice::<u8>()?.to_vec(),
+        DatumType::I8 => view.as_slice::<i8>()?.iter().map(|&v| v as u8).collect(),
+        DatumType::F32 => view.as_slice::<f32>()?.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        dt => return Err(Error::Runtime(format!("tensor type {dt:?} has no raw form here"))),
+    })
+}
+
+/// An output tensor as f32 values.
+pub fn dequantize(t: &Tensor, quant: Option<(f32, i32)>) -> Result<Vec<f32>, Error> {
+    let (scale, zp) = quant.unwrap_or((1.0, 0));
+    let deq = |q: i32| (q - zp) as f32 * scale;
+    Ok(match t.datum_type().unquantized() {
+        DatumType::F32 => t.try_as_plain_ram()?.as_slice::<f32>()?.to_vec(),
+        DatumType::U8 => t.try_as_plain_ram()?.as_slice::<u8>()?.iter().map(|&q| deq(q as i32)).collect(),
+        DatumType::I8 => t.try_as_plain_ram()?.as_slice::<i8>()?.iter().map(|&q| deq(q as i32)).collect(),
+        dt => return Err(Error::Runtime(format!("output type {dt:?} is not supported"))),
+    })
+}

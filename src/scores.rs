@@ -1,0 +1,70 @@
+//! From class probabilities to what the kiosk says: top-k dog breeds, and "no dog" when the
+//! most likely class over all classes is not a dog.
+
+use serde::Serialize;
+
+use crate::labels::Labels;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Prediction {
+    pub index: usize,
+    pub name: String,
+    pub wnid: Option<String>,
+    pub probability: f32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Verdict {
+    /// Whether the most likely class over all classes is a dog breed.
+    pub is_dog: bool,
+    /// The most likely class over all classes (what it saw when it is not a dog).
+    pub best: Prediction,
+    /// The k most likely dog breeds.
+    pub breeds: Vec<Prediction>,
+}
+
+/// Indices of the `k` highest scores among those `keep` accepts. Equal scores (common in a
+/// quantized output, where many classes are 0) rank by class index, so results are
+/// deterministic.
+pub fn top_k(scores: &[f32], k: usize, keep: impl Fn(usize) -> bool) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..scores.len()).filter(|&i| keep(i)).collect();
+    idx.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    idx.truncate(k);
+    idx
+}
+
+fn prediction(labels: &Labels, probs: &[f32], i: usize) -> Prediction {
+    let l = &labels.entries[i];
+    Prediction { index: i, name: l.name.clone(), wnid: l.wnid.clone(), probability: probs[i] }
+}
+
+pub fn verdict(labels: &Labels, probs: &[f32], k: usize) -> Verdict {
+    let best = top_k(probs, 1, |_| true)[0];
+    let breeds = top_k(probs, k, |i| labels.entries[i].is_dog).into_iter().map(|i| prediction(labels, probs, i)).collect();
+    Verdict { is_dog: labels.entries[best].is_dog, best: prediction(labels, probs, best), breeds }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ties_break_by_class_index() {
+        let s = [0.0, 0.5, 0.0, 0.5, 0.0];
+        assert_eq!(top_k(&s, 3, |_| true), vec![1, 3, 0]);
+        assert_eq!(top_k(&s, 2, |i| i % 2 == 0), vec![0, 2]);
+    }
+
+    #[test]
+    fn a_cat_is_no_dog_but_still_ranks_breeds() {
+        let labels = Labels::imagenet();
+        let mut p = vec![0.0f32; 1000];
+        p[281] = 0.7; // tabby cat
+        p[151] = 0.2;
+        let v = verdict(&labels, &p, 3);
+        assert!(!v.is_dog);
+        assert_eq!(v.best.name, "tabby");
+        assert_eq!(v.breeds[0].name, "Chihuahua");
+        assert_eq!(v.breeds.len(), 3);
+    }
+}
