@@ -7,11 +7,14 @@ use crate::model::tflite::ImportError;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A file could not be read.
-    #[error("{}: {source}", .path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error("{}: {cause}", .path.display())]
+    Io {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
     /// A model file that is corrupt, inconsistent or uses unsupported operators.
-    #[error("{}: {source}", .path.display())]
-    Model { path: PathBuf, source: ImportError },
+    #[error("{}: {cause}", .path.display())]
+    Model { path: PathBuf, cause: ImportError },
     /// Any other input that cannot be used (an image that does not decode, a bad labels file).
     #[error("{}: {msg}", .path.display())]
     BadInput { path: PathBuf, msg: String },
@@ -22,7 +25,10 @@ pub enum Error {
 
 impl Error {
     pub fn io(path: &Path, source: std::io::Error) -> Error {
-        Error::Io { path: path.into(), source }
+        Error::Io {
+            path: path.into(),
+            cause: source,
+        }
     }
 
     /// Whether the user gave us something unusable (exit code 2), rather than a failure

@@ -38,7 +38,14 @@ impl Labels {
         match classes {
             1000 => Some(l),
             1001 => {
-                l.entries.insert(0, Label { name: "background".into(), wnid: None, is_dog: false });
+                l.entries.insert(
+                    0,
+                    Label {
+                        name: "background".into(),
+                        wnid: None,
+                        is_dog: false,
+                    },
+                );
                 Some(l)
             }
             _ => None,
@@ -51,11 +58,21 @@ impl Labels {
             .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
             .map(|line| {
                 let cols: Vec<&str> = line.split('\t').map(str::trim).collect();
-                let is_wnid = |s: &str| s.len() == 9 && s.starts_with('n') && s[1..].bytes().all(|b| b.is_ascii_digit());
+                let is_wnid = |s: &str| {
+                    s.len() == 9 && s.starts_with('n') && s[1..].bytes().all(|b| b.is_ascii_digit())
+                };
                 if cols.len() >= 2 && is_wnid(cols[0]) {
-                    Label { wnid: Some(cols[0].to_string()), name: cols[1].to_string(), is_dog: cols.get(2) == Some(&"dog") }
+                    Label {
+                        wnid: Some(cols[0].to_string()),
+                        name: cols[1].to_string(),
+                        is_dog: cols.get(2) == Some(&"dog"),
+                    }
                 } else {
-                    Label { wnid: None, name: cols[0].to_string(), is_dog: cols.get(1) == Some(&"dog") }
+                    Label {
+                        wnid: None,
+                        name: cols[0].to_string(),
+                        is_dog: cols.get(1) == Some(&"dog"),
+                    }
                 }
             })
             .collect();
@@ -72,10 +89,16 @@ impl Labels {
             return labels;
         }
         let imagenet = Labels::imagenet();
-        let by_wnid: HashMap<&str, &Label> =
-            imagenet.entries.iter().filter_map(|l| Some((l.wnid.as_deref()?, l))).collect();
-        let by_name: HashMap<String, &Label> =
-            imagenet.entries.iter().map(|l| (l.name.to_lowercase(), l)).collect();
+        let by_wnid: HashMap<&str, &Label> = imagenet
+            .entries
+            .iter()
+            .filter_map(|l| Some((l.wnid.as_deref()?, l)))
+            .collect();
+        let by_name: HashMap<String, &Label> = imagenet
+            .entries
+            .iter()
+            .map(|l| (l.name.to_lowercase(), l))
+            .collect();
         let mut matched = 0;
         for l in &mut labels.entries {
             let first_name = l.name.split(',').next().unwrap_or("").trim().to_lowercase();
@@ -101,7 +124,10 @@ impl Labels {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let labels = Labels::parse(&text);
         if labels.entries.is_empty() {
-            return Err(Error::BadInput { path: path.into(), msg: "labels file has no labels".into() });
+            return Err(Error::BadInput {
+                path: path.into(),
+                msg: "labels file has no labels".into(),
+            });
         }
         Ok(labels)
     }
@@ -116,7 +142,9 @@ impl Labels {
 
     /// Index of the class with this WordNet id.
     pub fn index_of_wnid(&self, wnid: &str) -> Option<usize> {
-        self.entries.iter().position(|l| l.wnid.as_deref() == Some(wnid))
+        self.entries
+            .iter()
+            .position(|l| l.wnid.as_deref() == Some(wnid))
     }
 
     pub fn dog_count(&self) -> usize {
@@ -151,7 +179,10 @@ mod tests {
     fn names_only_files_are_matched_to_imagenet_or_are_all_breeds() {
         let coral_style = "background\ntench, Tinca tinca\nChihuahua\nJapanese spaniel\n";
         let l = Labels::parse(coral_style);
-        assert_eq!(l.entries.iter().map(|l| l.is_dog).collect::<Vec<_>>(), vec![false, false, true, true]);
+        assert_eq!(
+            l.entries.iter().map(|l| l.is_dog).collect::<Vec<_>>(),
+            vec![false, false, true, true]
+        );
         assert_eq!(l.entries[2].wnid.as_deref(), Some("n02085620"));
         let breeds = Labels::parse("labrador\npoodle\n");
         assert!(breeds.entries.iter().all(|l| l.is_dog));

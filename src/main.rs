@@ -11,7 +11,11 @@ use breedcam::preprocess::{load_image, Crop};
 use breedcam::scores::{verdict, Verdict};
 
 #[derive(Parser)]
-#[command(name = "breedcam", version, about = "Dog-breed classifier: int8 TFLite on tract, for a Raspberry Pi kiosk")]
+#[command(
+    name = "breedcam",
+    version,
+    about = "Dog-breed classifier: int8 TFLite on tract, for a Raspberry Pi kiosk"
+)]
 struct Cli {
     /// More logging (-v info, -vv debug, -vvv trace).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -42,10 +46,19 @@ struct ModelArgs {
 impl ModelArgs {
     fn load(&self) -> anyhow::Result<Classifier> {
         let path = self.model.clone().unwrap_or_else(default_model_path);
-        let opts = LoadOptions { labels: self.labels.clone(), mean: self.mean.clone(), std: self.std.clone() };
+        let opts = LoadOptions {
+            labels: self.labels.clone(),
+            mean: self.mean.clone(),
+            std: self.std.clone(),
+        };
         let started = std::time::Instant::now();
-        let c = Classifier::load(&path, &opts).with_context(|| format!("loading model {}", path.display()))?;
-        log::info!("loaded {} in {:.0} ms", path.display(), started.elapsed().as_secs_f64() * 1e3);
+        // The library's errors already name the model file.
+        let c = Classifier::load(&path, &opts)?;
+        log::info!(
+            "loaded {} in {:.0} ms",
+            path.display(),
+            started.elapsed().as_secs_f64() * 1e3
+        );
         Ok(c)
     }
 }
@@ -100,8 +113,10 @@ enum Command {
 /// Exit code 2 when the user gave something unusable, 1 for failures while running.
 fn exit_code(e: &anyhow::Error) -> u8 {
     let bad_input = e.chain().any(|c| {
-        c.downcast_ref::<breedcam::Error>().is_some_and(|e| e.is_bad_input())
-            || c.downcast_ref::<breedcam::model::tflite::ImportError>().is_some()
+        c.downcast_ref::<breedcam::Error>()
+            .is_some_and(|e| e.is_bad_input())
+            || c.downcast_ref::<breedcam::model::tflite::ImportError>()
+                .is_some()
     });
     if bad_input {
         2
@@ -119,7 +134,10 @@ fn main() -> ExitCode {
         (_, 2) => log::LevelFilter::Debug,
         _ => log::LevelFilter::Trace,
     };
-    simple_logger::SimpleLogger::new().with_level(level).init().ok();
+    simple_logger::SimpleLogger::new()
+        .with_level(level)
+        .init()
+        .ok();
     match run(cli.command) {
         Ok(code) => code,
         Err(e) => {
@@ -131,20 +149,39 @@ fn main() -> ExitCode {
 
 fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
-        Command::Classify { model, top, crop, json, images } => classify(&model, top, crop, json, &images),
+        Command::Classify {
+            model,
+            top,
+            crop,
+            json,
+            images,
+        } => classify(&model, top, crop, json, &images),
         Command::Info { model, json } => info(&model, json),
-        Command::Tensor { model, crop, image, out } => {
+        Command::Tensor {
+            model,
+            crop,
+            image,
+            out,
+        } => {
             let c = model.load()?;
             let t = c.preprocessor(crop)?.prepare(&load_image(&image)?)?;
-            std::fs::write(&out, breedcam::model::tensor_bytes(&t)?).with_context(|| format!("writing {}", out.display()))?;
+            std::fs::write(&out, breedcam::model::tensor_bytes(&t)?)
+                .with_context(|| format!("writing {}", out.display()))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::RunRaw { model, input, out } => {
             let c = model.load()?;
-            let bytes = std::fs::read(&input).with_context(|| format!("reading {}", input.display()))?;
-            let t = c.tensor_from_bytes(&bytes).map_err(|msg| breedcam::Error::BadInput { path: input.clone(), msg })?;
+            let bytes =
+                std::fs::read(&input).with_context(|| format!("reading {}", input.display()))?;
+            let t = c
+                .tensor_from_bytes(&bytes)
+                .map_err(|msg| breedcam::Error::BadInput {
+                    path: input.clone(),
+                    msg,
+                })?;
             let y = c.run_raw(t)?;
-            std::fs::write(&out, breedcam::model::tensor_bytes(&y)?).with_context(|| format!("writing {}", out.display()))?;
+            std::fs::write(&out, breedcam::model::tensor_bytes(&y)?)
+                .with_context(|| format!("writing {}", out.display()))?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -154,17 +191,32 @@ fn print_verdict(path: &Path, v: &Verdict) {
     if v.is_dog {
         println!("{}: dog", path.display());
     } else {
-        println!("{}: no dog (saw {} {:.1}%)", path.display(), v.best.name, v.best.probability * 100.0);
+        println!(
+            "{}: no dog (saw {} {:.1}%)",
+            path.display(),
+            v.best.name,
+            v.best.probability * 100.0
+        );
     }
     for (i, p) in v.breeds.iter().enumerate() {
         println!("  {}. {:<32} {:5.1}%", i + 1, p.name, p.probability * 100.0);
     }
 }
 
-fn classify(args: &ModelArgs, top: usize, crop: Crop, json: bool, images: &[PathBuf]) -> anyhow::Result<ExitCode> {
+fn classify(
+    args: &ModelArgs,
+    top: usize,
+    crop: Crop,
+    json: bool,
+    images: &[PathBuf],
+) -> anyhow::Result<ExitCode> {
     let c = args.load()?;
     let labels = c.labels.as_ref().with_context(|| {
-        format!("{}: no labels for a {}-class model: pass --labels FILE", c.path.display(), c.output.shape.last().unwrap_or(&0))
+        format!(
+            "{}: no labels for a {}-class model: pass --labels FILE",
+            c.path.display(),
+            c.output.shape.last().unwrap_or(&0)
+        )
     })?;
     let pre = c.preprocessor(crop)?;
     let mut failed = None;
@@ -174,7 +226,10 @@ fn classify(args: &ModelArgs, top: usize, crop: Crop, json: bool, images: &[Path
             Ok(probs) => {
                 let v = verdict(labels, &probs, top);
                 if json {
-                    println!("{}", serde_json::json!({ "image": path, "dog": v.is_dog, "best": v.best, "breeds": v.breeds }));
+                    println!(
+                        "{}",
+                        serde_json::json!({ "image": path, "dog": v.is_dog, "best": v.best, "breeds": v.breeds })
+                    );
                 } else {
                     print_verdict(path, &v);
                 }
@@ -192,10 +247,17 @@ fn classify(args: &ModelArgs, top: usize, crop: Crop, json: bool, images: &[Path
 fn info(args: &ModelArgs, json: bool) -> anyhow::Result<ExitCode> {
     let path = args.model.clone().unwrap_or_else(default_model_path);
     // Survey first: it works on models that do not load, and lists what is unsupported.
-    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-    let survey = breedcam::model::tflite::survey(&bytes)
-        .map_err(|source| breedcam::Error::Model { path: path.clone(), source })?;
-    let loaded = if survey.unsupported.is_empty() { Some(args.load()?) } else { None };
+    let bytes = std::fs::read(&path).map_err(|e| breedcam::Error::io(&path, e))?;
+    let survey =
+        breedcam::model::tflite::survey(&bytes).map_err(|cause| breedcam::Error::Model {
+            path: path.clone(),
+            cause,
+        })?;
+    let loaded = if survey.unsupported.is_empty() {
+        Some(args.load()?)
+    } else {
+        None
+    };
     if json {
         let mut j = serde_json::json!({
             "model": path, "bytes": bytes.len(), "ops": survey.ops,
@@ -205,32 +267,52 @@ fn info(args: &ModelArgs, json: bool) -> anyhow::Result<ExitCode> {
             j["input"] = serde_json::json!({"shape": c.input.shape, "dtype": c.input.dtype, "quant": c.input.quant});
             j["output"] = serde_json::json!({"shape": c.output.shape, "dtype": c.output.dtype, "quant": c.output.quant});
             j["normalization"] = serde_json::json!({"mean": c.normalization.mean, "std": c.normalization.std, "source": c.norm_source});
-            j["labels"] = serde_json::json!(c.labels.as_ref().map(|l| serde_json::json!({"classes": l.len(), "dogs": l.dog_count()})));
+            j["labels"] = serde_json::json!(c
+                .labels
+                .as_ref()
+                .map(|l| serde_json::json!({"classes": l.len(), "dogs": l.dog_count()})));
         }
         println!("{j}");
     } else {
         println!("model     {} ({} bytes)", path.display(), bytes.len());
         if let Some(c) = &loaded {
             let q = |s: &breedcam::model::TensorSpec| match s.quant {
-                Some((scale, zp)) => format!("{} {:?} scale {scale} zero point {zp}", s.dtype, s.shape),
+                Some((scale, zp)) => {
+                    format!("{} {:?} scale {scale} zero point {zp}", s.dtype, s.shape)
+                }
                 None => format!("{} {:?}", s.dtype, s.shape),
             };
             println!("input     {}", q(&c.input));
             println!("output    {}", q(&c.output));
-            println!("normalise (p - {:?}) / {:?}  [from {:?}]", c.normalization.mean, c.normalization.std, c.norm_source);
+            println!(
+                "normalise (p - {:?}) / {:?}  [from {:?}]",
+                c.normalization.mean, c.normalization.std, c.norm_source
+            );
             match &c.labels {
-                Some(l) => println!("labels    {} classes, {} dog breeds", l.len(), l.dog_count()),
+                Some(l) => println!(
+                    "labels    {} classes, {} dog breeds",
+                    l.len(),
+                    l.dog_count()
+                ),
                 None => println!("labels    none (pass --labels)"),
             }
         }
         println!("ops       {} operators", survey.ops.values().sum::<usize>());
         for (op, n) in &survey.ops {
-            let mark = if breedcam::model::tflite::is_supported(op) { "" } else { "  UNSUPPORTED" };
+            let mark = if breedcam::model::tflite::is_supported(op) {
+                ""
+            } else {
+                "  UNSUPPORTED"
+            };
             println!("  {n:4} {op}{mark}");
         }
         for (i, n) in &survey.unsupported {
             println!("unsupported: {n} (operator {i})");
         }
     }
-    Ok(if survey.unsupported.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
+    Ok(if survey.unsupported.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
 }

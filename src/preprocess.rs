@@ -25,13 +25,18 @@ pub enum Crop {
 /// Decodes an image file to RGB8. Errors name the file and the cause.
 pub fn load_image(path: &Path) -> Result<RgbImage, Error> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    decode_image(&bytes).map_err(|msg| Error::BadInput { path: path.into(), msg })
+    decode_image(&bytes).map_err(|msg| Error::BadInput {
+        path: path.into(),
+        msg,
+    })
 }
 
 /// Decodes image bytes (JPEG, PNG, BMP) to RGB8.
 pub fn decode_image(bytes: &[u8]) -> Result<RgbImage, String> {
-    let format = image::guess_format(bytes).map_err(|_| "not a JPEG, PNG or BMP image".to_string())?;
-    let img = image::load_from_memory_with_format(bytes, format).map_err(|e| format!("cannot decode {format:?} image: {e}"))?;
+    let format =
+        image::guess_format(bytes).map_err(|_| "not a JPEG, PNG or BMP image".to_string())?;
+    let img = image::load_from_memory_with_format(bytes, format)
+        .map_err(|e| format!("cannot decode {format:?} image: {e}"))?;
     if img.width() == 0 || img.height() == 0 {
         return Err("image is empty".into());
     }
@@ -40,9 +45,9 @@ pub fn decode_image(bytes: &[u8]) -> Result<RgbImage, String> {
 
 enum Table {
     /// 8-bit input: per channel, pixel value -> stored byte.
-    Quantized([[u8; 256]; 3]),
+    Quantized(Box<[[u8; 256]; 3]>),
     /// Float input: per channel, pixel value -> normalised value.
-    Float([[f32; 256]; 3]),
+    Float(Box<[[f32; 256]; 3]>),
 }
 
 /// Turns pictures into input tensors for one model.
@@ -56,18 +61,30 @@ pub struct Preprocessor {
 
 impl Preprocessor {
     /// For an NHWC RGB input tensor, with the model's normalisation.
-    pub fn new(input: &TensorSpec, norm: &Normalization, crop: Crop) -> Result<Preprocessor, String> {
+    pub fn new(
+        input: &TensorSpec,
+        norm: &Normalization,
+        crop: Crop,
+    ) -> Result<Preprocessor, String> {
         let s = &input.shape;
         if s.len() != 4 || s[0] != 1 || s[3] != 3 || s[1] == 0 || s[2] == 0 {
-            return Err(format!("input shape {s:?} is not a single RGB image [1, H, W, 3]"));
+            return Err(format!(
+                "input shape {s:?} is not a single RGB image [1, H, W, 3]"
+            ));
         }
         let chan = |v: &[f32], c: usize| if v.len() == 3 { v[c] } else { v[0] };
         let real = |c: usize, p: usize| (p as f32 - chan(&norm.mean, c)) / chan(&norm.std, c);
         let table = match (input.datum_type.unquantized(), input.quant) {
-            (DatumType::F32, _) => Table::Float(std::array::from_fn(|c| std::array::from_fn(|p| real(c, p)))),
+            (DatumType::F32, _) => Table::Float(Box::new(std::array::from_fn(|c| {
+                std::array::from_fn(|p| real(c, p))
+            }))),
             (dt @ (DatumType::U8 | DatumType::I8), Some((scale, zp))) => {
-                let (lo, hi) = if dt == DatumType::U8 { (0, 255) } else { (-128, 127) };
-                Table::Quantized(std::array::from_fn(|c| {
+                let (lo, hi) = if dt == DatumType::U8 {
+                    (0, 255)
+                } else {
+                    (-128, 127)
+                };
+                Table::Quantized(Box::new(std::array::from_fn(|c| {
                     std::array::from_fn(|p| {
                         let q = ((real(c, p) / scale).round() as i32 + zp).clamp(lo, hi);
                         if dt == DatumType::U8 {
@@ -76,11 +93,21 @@ impl Preprocessor {
                             q as i8 as u8
                         }
                     })
-                }))
+                })))
             }
-            (dt, q) => return Err(format!("input type {dt:?} (quantization {q:?}) is not supported")),
+            (dt, q) => {
+                return Err(format!(
+                    "input type {dt:?} (quantization {q:?}) is not supported"
+                ))
+            }
         };
-        Ok(Preprocessor { width: s[2], height: s[1], crop, table, datum_type: input.datum_type })
+        Ok(Preprocessor {
+            width: s[2],
+            height: s[1],
+            crop,
+            table,
+            datum_type: input.datum_type,
+        })
     }
 
     /// Crops and resizes a picture to the model's input size.
@@ -96,23 +123,41 @@ impl Preprocessor {
         if view.dimensions() == (self.width as u32, self.height as u32) {
             return view;
         }
-        imageops::resize(&view, self.width as u32, self.height as u32, FilterType::Triangle)
+        imageops::resize(
+            &view,
+            self.width as u32,
+            self.height as u32,
+            FilterType::Triangle,
+        )
     }
 
     /// The input tensor for a picture already at the input size.
     pub fn tensor(&self, fitted: &RgbImage) -> Result<Tensor, Error> {
         if fitted.dimensions() != (self.width as u32, self.height as u32) {
-            return Err(Error::Runtime(format!("picture is {:?}, the model takes {}x{}", fitted.dimensions(), self.width, self.height)));
+            return Err(Error::Runtime(format!(
+                "picture is {:?}, the model takes {}x{}",
+                fitted.dimensions(),
+                self.width,
+                self.height
+            )));
         }
         let shape = [1, self.height, self.width, 3];
         let raw = fitted.as_raw();
         let mut t = match &self.table {
             Table::Quantized(lut) => {
-                let bytes: Vec<u8> = raw.iter().enumerate().map(|(i, &p)| lut[i % 3][p as usize]).collect();
+                let bytes: Vec<u8> = raw
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &p)| lut[i % 3][p as usize])
+                    .collect();
                 unsafe { Tensor::from_raw::<u8>(&shape, &bytes)? }
             }
             Table::Float(lut) => {
-                let v: Vec<f32> = raw.iter().enumerate().map(|(i, &p)| lut[i % 3][p as usize]).collect();
+                let v: Vec<f32> = raw
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &p)| lut[i % 3][p as usize])
+                    .collect();
                 Tensor::from_shape(&shape, &v)?
             }
         };
@@ -131,17 +176,36 @@ mod tests {
     use super::*;
 
     fn spec(dt: DatumType, quant: Option<(f32, i32)>) -> TensorSpec {
-        TensorSpec { name: "in".into(), shape: vec![1, 4, 4, 3], dtype: String::new(), quant, datum_type: dt }
+        TensorSpec {
+            name: "in".into(),
+            shape: vec![1, 4, 4, 3],
+            dtype: String::new(),
+            quant,
+            datum_type: dt,
+        }
     }
 
     #[test]
     fn default_model_normalisation_maps_pixels_through_its_quantization() {
         // EfficientNet-Lite0: mean 127, std 128, uint8 input scale 0.012566 zero point 131.
-        let norm = Normalization { mean: vec![127.0], std: vec![128.0] };
-        let p = Preprocessor::new(&spec(DatumType::U8, Some((0.012566017, 131))), &norm, Crop::Centre).unwrap();
+        let norm = Normalization {
+            mean: vec![127.0],
+            std: vec![128.0],
+        };
+        let p = Preprocessor::new(
+            &spec(DatumType::U8, Some((0.012566017, 131))),
+            &norm,
+            Crop::Centre,
+        )
+        .unwrap();
         let img = RgbImage::from_fn(4, 4, |x, _| image::Rgb([0, 127, 255 - x as u8]));
         let t = p.prepare(&img).unwrap();
-        let bytes = t.try_as_plain_ram().unwrap().as_slice::<u8>().unwrap().to_vec();
+        let bytes = t
+            .try_as_plain_ram()
+            .unwrap()
+            .as_slice::<u8>()
+            .unwrap()
+            .to_vec();
         // p=0 -> x=-0.992 -> q=round(-78.95)+131=52; p=127 -> 131; p=255 -> x=1.0 -> round(79.58)+131=211
         assert_eq!(&bytes[0..3], &[52, 131, 211]);
         assert_eq!(bytes[3 + 2], 210); // p=254 -> x=0.9922 -> 78.96 -> 79+131
@@ -149,28 +213,52 @@ mod tests {
 
     #[test]
     fn coral_uint8_models_take_raw_pixels() {
-        let norm = Normalization { mean: vec![128.0], std: vec![128.0] };
-        let p = Preprocessor::new(&spec(DatumType::U8, Some((1.0 / 128.0, 128))), &norm, Crop::None).unwrap();
+        let norm = Normalization {
+            mean: vec![128.0],
+            std: vec![128.0],
+        };
+        let p = Preprocessor::new(
+            &spec(DatumType::U8, Some((1.0 / 128.0, 128))),
+            &norm,
+            Crop::None,
+        )
+        .unwrap();
         let img = RgbImage::from_fn(4, 4, |x, y| image::Rgb([x as u8 * 60, y as u8 * 7, 255]));
         let t = p.prepare(&img).unwrap();
-        assert_eq!(t.try_as_plain_ram().unwrap().as_slice::<u8>().unwrap(), img.as_raw().as_slice());
+        assert_eq!(
+            t.try_as_plain_ram().unwrap().as_slice::<u8>().unwrap(),
+            img.as_raw().as_slice()
+        );
     }
 
     #[test]
     fn centre_crop_keeps_the_middle_square() {
-        let norm = Normalization { mean: vec![0.0], std: vec![1.0] };
+        let norm = Normalization {
+            mean: vec![0.0],
+            std: vec![1.0],
+        };
         let p = Preprocessor::new(&spec(DatumType::F32, None), &norm, Crop::Centre).unwrap();
         // 12x4 picture: only the middle 4 columns (4..8) are white.
-        let img = RgbImage::from_fn(12, 4, |x, _| if (4..8).contains(&x) { image::Rgb([255; 3]) } else { image::Rgb([0; 3]) });
+        let img = RgbImage::from_fn(12, 4, |x, _| {
+            if (4..8).contains(&x) {
+                image::Rgb([255; 3])
+            } else {
+                image::Rgb([0; 3])
+            }
+        });
         let fitted = p.fit(&img);
         assert!(fitted.pixels().all(|px| px.0 == [255; 3]));
     }
 
     #[test]
     fn undecodable_bytes_say_why() {
-        assert!(decode_image(b"definitely not an image").unwrap_err().contains("not a JPEG"));
+        assert!(decode_image(b"definitely not an image")
+            .unwrap_err()
+            .contains("not a JPEG"));
         let mut png = vec![];
-        RgbImage::new(8, 8).write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+        RgbImage::new(8, 8)
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
         png.truncate(png.len() / 2);
         assert!(decode_image(&png).unwrap_err().contains("cannot decode"));
     }

@@ -35,13 +35,25 @@ pub fn top_k(scores: &[f32], k: usize, keep: impl Fn(usize) -> bool) -> Vec<usiz
 
 fn prediction(labels: &Labels, probs: &[f32], i: usize) -> Prediction {
     let l = &labels.entries[i];
-    Prediction { index: i, name: l.name.clone(), wnid: l.wnid.clone(), probability: probs[i] }
+    Prediction {
+        index: i,
+        name: l.name.clone(),
+        wnid: l.wnid.clone(),
+        probability: probs[i],
+    }
 }
 
 pub fn verdict(labels: &Labels, probs: &[f32], k: usize) -> Verdict {
     let best = top_k(probs, 1, |_| true)[0];
-    let breeds = top_k(probs, k, |i| labels.entries[i].is_dog).into_iter().map(|i| prediction(labels, probs, i)).collect();
-    Verdict { is_dog: labels.entries[best].is_dog, best: prediction(labels, probs, best), breeds }
+    let breeds = top_k(probs, k, |i| labels.entries[i].is_dog)
+        .into_iter()
+        .map(|i| prediction(labels, probs, i))
+        .collect();
+    Verdict {
+        is_dog: labels.entries[best].is_dog,
+        best: prediction(labels, probs, best),
+        breeds,
+    }
 }
 
 #[cfg(test)]

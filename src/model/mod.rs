@@ -89,14 +89,24 @@ fn sidecar_for(path: &Path) -> Result<Option<(PathBuf, Sidecar)>, Error> {
         return Ok(None);
     }
     let text = std::fs::read_to_string(&side).map_err(|e| Error::io(&side, e))?;
-    let s: Sidecar = serde_json::from_str(&text).map_err(|e| Error::BadInput { path: side.clone(), msg: e.to_string() })?;
+    let s: Sidecar = serde_json::from_str(&text).map_err(|e| Error::BadInput {
+        path: side.clone(),
+        msg: e.to_string(),
+    })?;
     Ok(Some((side, s)))
 }
 
 fn check_norm(path: &Path, mean: &[f32], std: &[f32]) -> Result<(), Error> {
     let ok_len = |v: &[f32]| v.len() == 1 || v.len() == 3;
-    if !ok_len(mean) || !ok_len(std) || std.iter().any(|s| *s == 0.0 || !s.is_finite()) || mean.iter().any(|m| !m.is_finite()) {
-        return Err(Error::BadInput { path: path.into(), msg: "mean/std need 1 or 3 finite values, std non-zero".into() });
+    if !ok_len(mean)
+        || !ok_len(std)
+        || std.iter().any(|s| *s == 0.0 || !s.is_finite())
+        || mean.iter().any(|m| !m.is_finite())
+    {
+        return Err(Error::BadInput {
+            path: path.into(),
+            msg: "mean/std need 1 or 3 finite values, std non-zero".into(),
+        });
     }
     Ok(())
 }
@@ -105,27 +115,72 @@ impl Classifier {
     /// Reads, verifies, imports and optimises a TFLite model.
     pub fn load(path: &Path, opts: &LoadOptions) -> Result<Classifier, Error> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let model_err = |source| Error::Model { path: path.into(), source };
+        let model_err = |cause| Error::Model {
+            path: path.into(),
+            cause,
+        };
         let imported = tflite::import(&bytes).map_err(model_err)?;
         let output_is_probability = imported.output_is_probability;
         let sidecar = sidecar_for(path)?;
 
-        let (normalization, norm_source) = match (&opts.mean, &opts.std, &imported.survey.normalization, &sidecar) {
-            (Some(m), Some(s), _, _) => (Normalization { mean: m.clone(), std: s.clone() }, NormSource::Flags),
+        let (normalization, norm_source) = match (
+            &opts.mean,
+            &opts.std,
+            &imported.survey.normalization,
+            &sidecar,
+        ) {
+            (Some(m), Some(s), _, _) => (
+                Normalization {
+                    mean: m.clone(),
+                    std: s.clone(),
+                },
+                NormSource::Flags,
+            ),
             (None, None, Some(n), _) => (n.clone(), NormSource::Metadata),
-            (None, None, None, Some((_, Sidecar { mean: Some(m), std: Some(s), .. }))) => {
-                (Normalization { mean: m.clone(), std: s.clone() }, NormSource::Sidecar)
-            }
+            (
+                None,
+                None,
+                None,
+                Some((
+                    _,
+                    Sidecar {
+                        mean: Some(m),
+                        std: Some(s),
+                        ..
+                    },
+                )),
+            ) => (
+                Normalization {
+                    mean: m.clone(),
+                    std: s.clone(),
+                },
+                NormSource::Sidecar,
+            ),
             (None, None, _, _) => {
                 let n = match imported.input.quant {
                     // q = p: x = (p - zp) * scale quantizes back to p.
-                    Some((scale, zp)) => Normalization { mean: vec![zp as f32], std: vec![1.0 / scale] },
-                    None => Normalization { mean: vec![127.5], std: vec![127.5] },
+                    Some((scale, zp)) => Normalization {
+                        mean: vec![zp as f32],
+                        std: vec![1.0 / scale],
+                    },
+                    None => Normalization {
+                        mean: vec![127.5],
+                        std: vec![127.5],
+                    },
                 };
-                log::warn!("{}: no normalisation in metadata or sidecar; assuming {:?}", path.display(), n);
+                log::warn!(
+                    "{}: no normalisation in metadata or sidecar; assuming {:?}",
+                    path.display(),
+                    n
+                );
                 (n, NormSource::Default)
             }
-            _ => return Err(Error::BadInput { path: path.into(), msg: "give both --mean and --std, or neither".into() }),
+            _ => {
+                return Err(Error::BadInput {
+                    path: path.into(),
+                    msg: "give both --mean and --std, or neither".into(),
+                })
+            }
         };
         check_norm(path, &normalization.mean, &normalization.std)?;
 
@@ -143,12 +198,18 @@ impl Classifier {
             if l.len() != classes {
                 return Err(Error::BadInput {
                     path: path.into(),
-                    msg: format!("the model has {classes} classes but its labels have {}", l.len()),
+                    msg: format!(
+                        "the model has {classes} classes but its labels have {}",
+                        l.len()
+                    ),
                 });
             }
         }
 
-        let optimised = imported.model.into_optimized().map_err(|e| model_err(tflite::ImportError::Invalid(format!("{e:#}"))))?;
+        let optimised = imported
+            .model
+            .into_optimized()
+            .map_err(|e| model_err(tflite::ImportError::Invalid(format!("{e:#}"))))?;
         let plan = optimised.into_runnable()?;
         Ok(Classifier {
             path: path.into(),
@@ -165,7 +226,10 @@ impl Classifier {
     }
 
     pub fn preprocessor(&self, crop: Crop) -> Result<Preprocessor, Error> {
-        Preprocessor::new(&self.input, &self.normalization, crop).map_err(|msg| Error::BadInput { path: self.path.clone(), msg })
+        Preprocessor::new(&self.input, &self.normalization, crop).map_err(|msg| Error::BadInput {
+            path: self.path.clone(),
+            msg,
+        })
     }
 
     /// The model's input tensor from raw bytes (the model's dtype and shape, little-endian).
@@ -173,9 +237,18 @@ impl Classifier {
         let shape = &self.input.shape;
         let n: usize = shape.iter().product();
         let mut t = match self.input.datum_type.unquantized() {
-            DatumType::U8 | DatumType::I8 if bytes.len() == n => unsafe { Tensor::from_raw::<u8>(shape, bytes) },
-            DatumType::F32 if bytes.len() == 4 * n => unsafe { Tensor::from_raw::<f32>(shape, bytes) },
-            dt => return Err(format!("{} bytes do not make a {dt:?} tensor of shape {shape:?}", bytes.len())),
+            DatumType::U8 | DatumType::I8 if bytes.len() == n => unsafe {
+                Tensor::from_raw::<u8>(shape, bytes)
+            },
+            DatumType::F32 if bytes.len() == 4 * n => unsafe {
+                Tensor::from_raw::<f32>(shape, bytes)
+            },
+            dt => {
+                return Err(format!(
+                    "{} bytes do not make a {dt:?} tensor of shape {shape:?}",
+                    bytes.len()
+                ))
+            }
         }
         .map_err(|e| e.to_string())?;
         unsafe { t.set_datum_type(self.input.datum_type) };
@@ -184,7 +257,9 @@ impl Classifier {
 
     /// Runs the model on an input tensor; returns its raw first output.
     pub fn run_raw(&self, input: Tensor) -> Result<Tensor, Error> {
-        if input.shape() != self.input.shape.as_slice() || input.datum_type().unquantized() != self.input.datum_type.unquantized() {
+        if input.shape() != self.input.shape.as_slice()
+            || input.datum_type().unquantized() != self.input.datum_type.unquantized()
+        {
             return Err(Error::Runtime(format!(
                 "input {:?} {:?} does not match the model's {:?} {:?}",
                 input.shape(),
@@ -196,7 +271,11 @@ impl Classifier {
         let mut input = input;
         unsafe { input.set_datum_type(self.input.datum_type) };
         let out = self.plan.run(tvec!(input.into_tvalue()))?;
-        Ok(out.into_iter().next().ok_or_else(|| Error::Runtime("model produced no output".into()))?.into_tensor())
+        Ok(out
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Runtime("model produced no output".into()))?
+            .into_tensor())
     }
 
     /// Runs the model; returns one probability per class (dequantized; a softmax is applied
@@ -220,8 +299,16 @@ pub fn tensor_bytes(t: &Tensor) -> Result<Vec<u8>, Error> {
     Ok(match t.datum_type().unquantized() {
         DatumType::U8 => view.as_slice::<u8>()?.to_vec(),
         DatumType::I8 => view.as_slice::<i8>()?.iter().map(|&v| v as u8).collect(),
-        DatumType::F32 => view.as_slice::<f32>()?.iter().flat_map(|v| v.to_le_bytes()).collect(),
-        dt => return Err(Error::Runtime(format!("tensor type {dt:?} has no raw form here"))),
+        DatumType::F32 => view
+            .as_slice::<f32>()?
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect(),
+        dt => {
+            return Err(Error::Runtime(format!(
+                "tensor type {dt:?} has no raw form here"
+            )))
+        }
     })
 }
 
@@ -231,8 +318,22 @@ pub fn dequantize(t: &Tensor, quant: Option<(f32, i32)>) -> Result<Vec<f32>, Err
     let deq = |q: i32| (q - zp) as f32 * scale;
     Ok(match t.datum_type().unquantized() {
         DatumType::F32 => t.try_as_plain_ram()?.as_slice::<f32>()?.to_vec(),
-        DatumType::U8 => t.try_as_plain_ram()?.as_slice::<u8>()?.iter().map(|&q| deq(q as i32)).collect(),
-        DatumType::I8 => t.try_as_plain_ram()?.as_slice::<i8>()?.iter().map(|&q| deq(q as i32)).collect(),
-        dt => return Err(Error::Runtime(format!("output type {dt:?} is not supported"))),
+        DatumType::U8 => t
+            .try_as_plain_ram()?
+            .as_slice::<u8>()?
+            .iter()
+            .map(|&q| deq(q as i32))
+            .collect(),
+        DatumType::I8 => t
+            .try_as_plain_ram()?
+            .as_slice::<i8>()?
+            .iter()
+            .map(|&q| deq(q as i32))
+            .collect(),
+        dt => {
+            return Err(Error::Runtime(format!(
+                "output type {dt:?} is not supported"
+            )))
+        }
     })
 }

@@ -21,10 +21,14 @@ struct Table<'a> {
 }
 
 fn u16_at(buf: &[u8], pos: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(buf.get(pos..pos.checked_add(2)?)?.try_into().ok()?))
+    Some(u16::from_le_bytes(
+        buf.get(pos..pos.checked_add(2)?)?.try_into().ok()?,
+    ))
 }
 fn u32_at(buf: &[u8], pos: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(buf.get(pos..pos.checked_add(4)?)?.try_into().ok()?))
+    Some(u32::from_le_bytes(
+        buf.get(pos..pos.checked_add(4)?)?.try_into().ok()?,
+    ))
 }
 fn i32_at(buf: &[u8], pos: usize) -> Option<i32> {
     Some(u32_at(buf, pos)? as i32)
@@ -73,11 +77,16 @@ impl<'a> Table<'a> {
     }
 
     fn tables(&self, index: usize) -> Vec<Table<'a>> {
-        let Some((start, len)) = self.vector(index) else { return vec![] };
+        let Some((start, len)) = self.vector(index) else {
+            return vec![];
+        };
         (0..len.min(self.buf.len() / 4))
             .filter_map(|i| {
                 let at = start + 4 * i;
-                Some(Table { buf: self.buf, pos: self.indirect(at)? })
+                Some(Table {
+                    buf: self.buf,
+                    pos: self.indirect(at)?,
+                })
             })
             .collect()
     }
@@ -87,7 +96,9 @@ impl<'a> Table<'a> {
         if len > self.buf.len() / 4 {
             return None;
         }
-        (0..len).map(|i| Some(f32::from_bits(u32_at(self.buf, start + 4 * i)?))).collect()
+        (0..len)
+            .map(|i| Some(f32::from_bits(u32_at(self.buf, start + 4 * i)?)))
+            .collect()
     }
 }
 
@@ -106,19 +117,22 @@ pub fn input_normalization(buf: &[u8]) -> Option<Normalization> {
     let model = Table::root(buf)?;
     let subgraph = *model.tables(MODEL_SUBGRAPH_METADATA).first()?;
     let input = *subgraph.tables(SUBGRAPH_INPUT_TENSOR_METADATA).first()?;
-    input.tables(TENSOR_PROCESS_UNITS).into_iter().find_map(|unit| {
-        if unit.u8_field(PROCESS_UNIT_OPTIONS_TYPE)? != OPTIONS_NORMALIZATION {
-            return None;
-        }
-        let opts = unit.table(PROCESS_UNIT_OPTIONS)?;
-        let mean = opts.floats(NORMALIZATION_MEAN)?;
-        let std = opts.floats(NORMALIZATION_STD)?;
-        let valid = !mean.is_empty()
-            && !std.is_empty()
-            && mean.iter().all(|m| m.is_finite())
-            && std.iter().all(|s| s.is_finite() && *s != 0.0);
-        valid.then_some(Normalization { mean, std })
-    })
+    input
+        .tables(TENSOR_PROCESS_UNITS)
+        .into_iter()
+        .find_map(|unit| {
+            if unit.u8_field(PROCESS_UNIT_OPTIONS_TYPE)? != OPTIONS_NORMALIZATION {
+                return None;
+            }
+            let opts = unit.table(PROCESS_UNIT_OPTIONS)?;
+            let mean = opts.floats(NORMALIZATION_MEAN)?;
+            let std = opts.floats(NORMALIZATION_STD)?;
+            let valid = !mean.is_empty()
+                && !std.is_empty()
+                && mean.iter().all(|m| m.is_finite())
+                && std.iter().all(|s| s.is_finite() && *s != 0.0);
+            valid.then_some(Normalization { mean, std })
+        })
 }
 
 #[cfg(test)]

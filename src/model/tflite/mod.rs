@@ -12,6 +12,7 @@
 //! The registry is the [`OPS`] table: builtin op code -> builder function. An op that is
 //! not in the table fails the load with its name and operator index, before anything runs.
 
+pub mod build;
 pub mod metadata;
 pub mod ops;
 
@@ -23,7 +24,10 @@ use tract_core::ops::nn::DataFormat;
 use tract_tflite::tflite::{self, ActivationFunctionType, BuiltinOperator, Padding, TensorType};
 
 pub use metadata::Normalization;
-use ops::{activation_range, AvgPool, BinKind, Binary, ClampF32, Dequantize, Lut8, QParams8, Quantize, Softmax, Q8};
+use ops::{
+    activation_range, AvgPool, BinKind, Binary, ClampF32, Dequantize, Lut8, QParams8, Quantize,
+    Softmax, Q8,
+};
 
 /// Largest element count accepted for one tensor (a 4096x4096x4 f32 image is 64 M):
 /// a model declaring more is refused before anything is allocated.
@@ -91,7 +95,10 @@ pub struct Imported {
 /// Verifies the flatbuffer and returns its root.
 fn verified(bytes: &[u8]) -> Result<tflite::Model<'_>> {
     if bytes.len() < 8 {
-        return corrupt(format!("{} bytes is too short for a TFLite file", bytes.len()));
+        return corrupt(format!(
+            "{} bytes is too short for a TFLite file",
+            bytes.len()
+        ));
     }
     if !tflite::model_buffer_has_identifier(bytes) {
         return corrupt("no TFL3 file identifier (is this a .tflite file?)");
@@ -102,7 +109,16 @@ fn verified(bytes: &[u8]) -> Result<tflite::Model<'_>> {
         max_apparent_size: 1 << 31,
         ignore_missing_null_terminator: false,
     };
-    let model = tflite::root_as_model_with_opts(&opts, bytes).or_else(|e| corrupt(e.to_string()))?;
+    let model = tflite::root_as_model_with_opts(&opts, bytes).or_else(|e| {
+        corrupt(
+            e.to_string()
+                .split('\n')
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    })?;
     if model.version() != 3 {
         return corrupt(format!("schema version {} (expected 3)", model.version()));
     }
@@ -111,18 +127,27 @@ fn verified(bytes: &[u8]) -> Result<tflite::Model<'_>> {
 
 /// The builtin op code of operator code `ix`, or its custom-op name.
 fn op_name(model: &tflite::Model, ix: u32) -> Result<(Option<BuiltinOperator>, String)> {
-    let codes = model.operator_codes().ok_or_else(|| ImportError::Corrupt("no operator codes".into()))?;
+    let codes = model
+        .operator_codes()
+        .ok_or_else(|| ImportError::Corrupt("no operator codes".into()))?;
     if ix as usize >= codes.len() {
-        return corrupt(format!("operator code index {ix} out of range ({} codes)", codes.len()));
+        return corrupt(format!(
+            "operator code index {ix} out of range ({} codes)",
+            codes.len()
+        ));
     }
     let code = codes.get(ix as usize);
     // Codes < 127 live in the deprecated i8 field; the larger of the two is the real one.
-    let builtin = BuiltinOperator((code.deprecated_builtin_code() as i32).max(code.builtin_code().0));
+    let builtin =
+        BuiltinOperator((code.deprecated_builtin_code() as i32).max(code.builtin_code().0));
     if builtin == BuiltinOperator::CUSTOM {
         let name = code.custom_code().unwrap_or("?");
         return Ok((None, format!("CUSTOM:{name}")));
     }
-    let name = builtin.variant_name().map(String::from).unwrap_or_else(|| format!("BUILTIN#{}", builtin.0));
+    let name = builtin
+        .variant_name()
+        .map(String::from)
+        .unwrap_or_else(|| format!("BUILTIN#{}", builtin.0));
     Ok((Some(builtin), name))
 }
 
@@ -166,26 +191,46 @@ pub fn import(bytes: &[u8]) -> Result<Imported> {
     }
     let fb = verified(bytes)?;
     let graph = first_subgraph(&fb)?;
-    let mut im = Importer { fb, graph, model: TypedModel::default(), wires: HashMap::new() };
+    let mut im = Importer {
+        fb,
+        graph,
+        model: TypedModel::default(),
+        wires: HashMap::new(),
+    };
     // Tensors holding probabilities: SOFTMAX / LOGISTIC outputs and what only reshapes or
     // re-quantizes them.
     let mut probabilities = std::collections::HashSet::new();
-    let inputs: Vec<i32> = graph.inputs().map(|v| v.iter().collect()).unwrap_or_default();
-    let outputs: Vec<i32> = graph.outputs().map(|v| v.iter().collect()).unwrap_or_default();
+    let inputs: Vec<i32> = graph
+        .inputs()
+        .map(|v| v.iter().collect())
+        .unwrap_or_default();
+    let outputs: Vec<i32> = graph
+        .outputs()
+        .map(|v| v.iter().collect())
+        .unwrap_or_default();
     if inputs.len() != 1 || outputs.is_empty() {
-        return invalid(format!("expected one input and at least one output, found {} and {}", inputs.len(), outputs.len()));
+        return invalid(format!(
+            "expected one input and at least one output, found {} and {}",
+            inputs.len(),
+            outputs.len()
+        ));
     }
     for &ix in &inputs {
         let t = im.tensor(ix)?;
         if t.data.is_some() {
             return invalid(format!("input tensor {ix} '{}' is a constant", t.name));
         }
-        let outlet = im.model.add_source(&t.name, t.dt.fact(&t.shape)).map_err(|e| tract_err(&e))?;
+        let outlet = im
+            .model
+            .add_source(&t.name, t.dt.fact(&t.shape))
+            .map_err(|e| tract_err(&e))?;
         im.wires.insert(ix, outlet);
     }
     for (index, op) in graph.operators().iter().flatten().enumerate() {
         let (builtin, name) = op_name(&fb, op.opcode_index())?;
-        let build = builtin.and_then(builder).ok_or_else(|| ImportError::Unsupported(vec![(index, name.clone())]))?;
+        let build = builtin
+            .and_then(builder)
+            .ok_or_else(|| ImportError::Unsupported(vec![(index, name.clone())]))?;
         let call = Call {
             index,
             name: name.clone(),
@@ -194,20 +239,38 @@ pub fn import(bytes: &[u8]) -> Result<Imported> {
             outputs: op.outputs().map(|v| v.iter().collect()).unwrap_or_default(),
         };
         if call.outputs.len() != 1 {
-            return invalid(format!("operator {index} ({name}): {} outputs, expected 1", call.outputs.len()));
+            return invalid(format!(
+                "operator {index} ({name}): {} outputs, expected 1",
+                call.outputs.len()
+            ));
         }
         let passes = matches!(
             builtin,
-            Some(BuiltinOperator::RESHAPE | BuiltinOperator::SQUEEZE | BuiltinOperator::QUANTIZE | BuiltinOperator::DEQUANTIZE)
+            Some(
+                BuiltinOperator::RESHAPE
+                    | BuiltinOperator::SQUEEZE
+                    | BuiltinOperator::QUANTIZE
+                    | BuiltinOperator::DEQUANTIZE
+            )
         );
-        if matches!(builtin, Some(BuiltinOperator::SOFTMAX | BuiltinOperator::LOGISTIC))
-            || (passes && call.inputs.first().is_some_and(|i| probabilities.contains(i)))
+        if matches!(
+            builtin,
+            Some(BuiltinOperator::SOFTMAX | BuiltinOperator::LOGISTIC)
+        ) || (passes
+            && call
+                .inputs
+                .first()
+                .is_some_and(|i| probabilities.contains(i)))
         {
             probabilities.insert(call.outputs[0]);
         }
         build(&mut im, &call).map_err(|e| match e {
-            ImportError::Invalid(m) => ImportError::Invalid(format!("operator {index} ({name}): {m}")),
-            ImportError::Corrupt(m) => ImportError::Corrupt(format!("operator {index} ({name}): {m}")),
+            ImportError::Invalid(m) => {
+                ImportError::Invalid(format!("operator {index} ({name}): {m}"))
+            }
+            ImportError::Corrupt(m) => {
+                ImportError::Corrupt(format!("operator {index} ({name}): {m}"))
+            }
             other => other,
         })?;
     }
@@ -215,11 +278,19 @@ pub fn import(bytes: &[u8]) -> Result<Imported> {
     for &ix in &outputs {
         outlets.push(im.wire(ix)?);
     }
-    im.model.select_output_outlets(&outlets).map_err(|e| tract_err(&e))?;
+    im.model
+        .select_output_outlets(&outlets)
+        .map_err(|e| tract_err(&e))?;
     let input = im.spec(inputs[0])?;
     let output = im.spec(outputs[0])?;
     let output_is_probability = probabilities.contains(&outputs[0]);
-    Ok(Imported { model: im.model, input, output, survey, output_is_probability })
+    Ok(Imported {
+        model: im.model,
+        input,
+        output,
+        survey,
+        output_is_probability,
+    })
 }
 
 fn tract_err(e: &TractError) -> ImportError {
@@ -308,15 +379,26 @@ fn datum_type(t: TensorType) -> Result<(DatumType, usize)> {
         TensorType::INT8 => (DatumType::I8, 1),
         TensorType::INT64 => (DatumType::I64, 8),
         TensorType::INT16 => (DatumType::I16, 2),
-        other => return invalid(format!("tensor type {:?} is not supported", other.variant_name().unwrap_or("?"))),
+        other => {
+            return invalid(format!(
+                "tensor type {:?} is not supported",
+                other.variant_name().unwrap_or("?")
+            ))
+        }
     })
 }
 
 impl<'m> Importer<'m> {
     fn tensor(&self, ix: i32) -> Result<TInfo<'m>> {
-        let tensors = self.graph.tensors().ok_or_else(|| ImportError::Corrupt("subgraph has no tensors".into()))?;
+        let tensors = self
+            .graph
+            .tensors()
+            .ok_or_else(|| ImportError::Corrupt("subgraph has no tensors".into()))?;
         if ix < 0 || ix as usize >= tensors.len() {
-            return corrupt(format!("tensor index {ix} out of range ({} tensors)", tensors.len()));
+            return corrupt(format!(
+                "tensor index {ix} out of range ({} tensors)",
+                tensors.len()
+            ));
         }
         let t = tensors.get(ix as usize);
         let name = t.name().unwrap_or("").to_string();
@@ -329,7 +411,9 @@ impl<'m> Importer<'m> {
         let mut volume: usize = 1;
         for &d in &dims {
             if d < 0 {
-                return invalid(format!("tensor {ix} '{name}' has a dynamic or negative dimension {dims:?}"));
+                return invalid(format!(
+                    "tensor {ix} '{name}' has a dynamic or negative dimension {dims:?}"
+                ));
             }
             volume = volume.saturating_mul(d as usize);
             shape.push(d as usize);
@@ -345,34 +429,58 @@ impl<'m> Importer<'m> {
                     let scales: Vec<f32> = scales.iter().collect();
                     let zps: Vec<i64> = zps.iter().collect();
                     if zps.len() != scales.len() && zps.len() > 1 {
-                        return invalid(format!("tensor {ix} '{name}': {} scales but {} zero points", scales.len(), zps.len()));
+                        return invalid(format!(
+                            "tensor {ix} '{name}': {} scales but {} zero points",
+                            scales.len(),
+                            zps.len()
+                        ));
                     }
                     if scales.iter().any(|s| !s.is_finite() || *s <= 0.0) {
-                        return invalid(format!("tensor {ix} '{name}': non-positive or non-finite scale"));
+                        return invalid(format!(
+                            "tensor {ix} '{name}': non-positive or non-finite scale"
+                        ));
                     }
                     let zp0 = zps.first().copied().unwrap_or(0);
                     if zps.iter().any(|z| *z < -128 || *z > 255) {
                         return invalid(format!("tensor {ix} '{name}': zero point out of range"));
                     }
-                    let p = QParams8 { scale: scales[0], zero_point: zp0 as i32 };
+                    let p = QParams8 {
+                        scale: scales[0],
+                        zero_point: zp0 as i32,
+                    };
                     if scales.len() > 1 {
                         let axis = qp.quantized_dimension();
-                        if axis < 0 || axis as usize >= shape.len() || shape[axis as usize] != scales.len() {
-                            return invalid(format!("tensor {ix} '{name}': {} scales on axis {axis} of {dims:?}", scales.len()));
+                        if axis < 0
+                            || axis as usize >= shape.len()
+                            || shape[axis as usize] != scales.len()
+                        {
+                            return invalid(format!(
+                                "tensor {ix} '{name}': {} scales on axis {axis} of {dims:?}",
+                                scales.len()
+                            ));
                         }
                         per_axis = Some((scales, zps, axis as usize));
                     }
                     if matches!(dt, DatumType::I8 | DatumType::U8) {
-                        dt = dt.quantize(tract_core::prelude::QParams::ZpScale { zero_point: p.zero_point, scale: p.scale });
+                        dt = dt.quantize(tract_core::prelude::QParams::ZpScale {
+                            zero_point: p.zero_point,
+                            scale: p.scale,
+                        });
                     }
                     q = Some(p);
                 }
             }
         }
-        let buffers = self.fb.buffers().ok_or_else(|| ImportError::Corrupt("model has no buffers".into()))?;
+        let buffers = self
+            .fb
+            .buffers()
+            .ok_or_else(|| ImportError::Corrupt("model has no buffers".into()))?;
         let b = t.buffer() as usize;
         if b >= buffers.len() {
-            return corrupt(format!("tensor {ix} '{name}': buffer index {b} out of range ({} buffers)", buffers.len()));
+            return corrupt(format!(
+                "tensor {ix} '{name}': buffer index {b} out of range ({} buffers)",
+                buffers.len()
+            ));
         }
         let data = match buffers.get(b).data() {
             Some(d) if !d.is_empty() => {
@@ -387,7 +495,14 @@ impl<'m> Importer<'m> {
             }
             _ => None,
         };
-        Ok(TInfo { name, dt, shape, q, per_axis, data })
+        Ok(TInfo {
+            name,
+            dt,
+            shape,
+            q,
+            per_axis,
+            data,
+        })
     }
 
     fn spec(&self, ix: i32) -> Result<TensorSpec> {
@@ -402,7 +517,9 @@ impl<'m> Importer<'m> {
     }
 
     fn const_tensor(&self, t: &TInfo) -> Result<Tensor> {
-        let data = t.data.ok_or_else(|| ImportError::Invalid(format!("tensor '{}' must be a constant", t.name)))?;
+        let data = t.data.ok_or_else(|| {
+            ImportError::Invalid(format!("tensor '{}' must be a constant", t.name))
+        })?;
         let built = unsafe {
             match t.dt.unquantized() {
                 DatumType::F32 => Tensor::from_raw::<f32>(&t.shape, data),
@@ -426,22 +543,39 @@ impl<'m> Importer<'m> {
         }
         let t = self.tensor(ix)?;
         if t.data.is_none() {
-            return invalid(format!("tensor {ix} '{}' is read before any operator writes it", t.name));
+            return invalid(format!(
+                "tensor {ix} '{}' is read before any operator writes it",
+                t.name
+            ));
         }
         let tensor = self.const_tensor(&t)?;
-        let outlet = self.model.add_const(format!("{}.{ix}", t.name), tensor).map_err(|e| tract_err(&e))?;
+        let outlet = self
+            .model
+            .add_const(format!("{}.{ix}", t.name), tensor)
+            .map_err(|e| tract_err(&e))?;
         self.wires.insert(ix, outlet);
         Ok(outlet)
     }
 
-    fn node(&mut self, call: &Call, suffix: &str, op: impl Into<Box<dyn TypedOp>>, inputs: &[OutletId]) -> Result<OutletId> {
+    fn node(
+        &mut self,
+        call: &Call,
+        suffix: &str,
+        op: impl Into<Box<dyn TypedOp>>,
+        inputs: &[OutletId],
+    ) -> Result<OutletId> {
         let name = format!("op{}.{}{suffix}", call.index, call.name);
         let name = self.model.unique_name(name);
-        Ok(self.model.wire_node(name, op, inputs).map_err(|e| tract_err(&e))?[0])
+        Ok(self
+            .model
+            .wire_node(name, op, inputs)
+            .map_err(|e| tract_err(&e))?[0])
     }
 
     fn konst(&mut self, call: &Call, suffix: &str, t: Tensor) -> Result<OutletId> {
-        let name = self.model.unique_name(format!("op{}.{}", call.index, suffix));
+        let name = self
+            .model
+            .unique_name(format!("op{}.{}", call.index, suffix));
         self.model.add_const(name, t).map_err(|e| tract_err(&e))
     }
 
@@ -453,17 +587,28 @@ impl<'m> Importer<'m> {
         let fact = self.model.outlet_fact(outlet).map_err(|e| tract_err(&e))?;
         let shape = fact.shape.as_concrete().map(|s| s.to_vec());
         if shape.as_deref() != Some(&t.shape[..]) {
-            return invalid(format!("computes shape {:?}, but output tensor {ix} '{}' is declared {:?}", fact.shape, t.name, t.shape));
+            return invalid(format!(
+                "computes shape {:?}, but output tensor {ix} '{}' is declared {:?}",
+                fact.shape, t.name, t.shape
+            ));
         }
         if fact.datum_type.unquantized() != t.dt.unquantized() {
-            return invalid(format!("computes {:?}, but output tensor {ix} '{}' is {:?}", fact.datum_type, t.name, t.dt));
+            return invalid(format!(
+                "computes {:?}, but output tensor {ix} '{}' is {:?}",
+                fact.datum_type, t.name, t.dt
+            ));
         }
         self.wires.insert(ix, outlet);
         Ok(())
     }
 
     /// Applies a fused activation to `outlet`, whose values are in output tensor `out`.
-    fn activation(&mut self, call: &Call, outlet: OutletId, act: ActivationFunctionType) -> Result<OutletId> {
+    fn activation(
+        &mut self,
+        call: &Call,
+        outlet: OutletId,
+        act: ActivationFunctionType,
+    ) -> Result<OutletId> {
         let out = self.tensor(call.output())?;
         let bounds = match act {
             ActivationFunctionType::NONE => return Ok(outlet),
@@ -473,13 +618,19 @@ impl<'m> Importer<'m> {
             ActivationFunctionType::TANH => {
                 return match (Q8::of(out.dt), out.q) {
                     (Some(q), Some(p)) => {
-                        let lut = Lut8::real_fn("tanh", q, p, out.dt, p, f32::tanh).map_err(|e| tract_err(&e))?;
+                        let lut = Lut8::real_fn("tanh", q, p, out.dt, p, f32::tanh)
+                            .map_err(|e| tract_err(&e))?;
                         self.node(call, ".tanh", lut, &[outlet])
                     }
                     _ => invalid("fused TANH on a float tensor is not supported"),
                 };
             }
-            other => return invalid(format!("fused activation {:?} is not supported", other.variant_name().unwrap_or("?"))),
+            other => {
+                return invalid(format!(
+                    "fused activation {:?} is not supported",
+                    other.variant_name().unwrap_or("?")
+                ))
+            }
         };
         match (Q8::of(out.dt), out.q) {
             (Some(q), Some(p)) => {
@@ -487,7 +638,9 @@ impl<'m> Importer<'m> {
                 if lo <= q.min() && hi >= q.max() {
                     return Ok(outlet); // the requantization already saturates to this range
                 }
-                let lut = Lut8::from_fn(format!("clamp {lo}..={hi}"), q, out.dt, |v| v.clamp(lo, hi)).map_err(|e| tract_err(&e))?;
+                let lut =
+                    Lut8::from_fn(format!("clamp {lo}..={hi}"), q, out.dt, |v| v.clamp(lo, hi))
+                        .map_err(|e| tract_err(&e))?;
                 self.node(call, ".act", lut, &[outlet])
             }
             _ => self.node(call, ".act", ClampF32::new(bounds.0, bounds.1), &[outlet]),
@@ -498,7 +651,10 @@ impl<'m> Importer<'m> {
     fn reshape(&mut self, call: &Call, outlet: OutletId, to: &[usize]) -> Result<OutletId> {
         let fact = self.model.outlet_fact(outlet).map_err(|e| tract_err(&e))?;
         let from: TVec<TDim> = fact.shape.iter().cloned().collect();
-        let from_volume = fact.shape.as_concrete().map(|s| s.iter().product::<usize>());
+        let from_volume = fact
+            .shape
+            .as_concrete()
+            .map(|s| s.iter().product::<usize>());
         if from_volume != Some(to.iter().product()) {
             return invalid(format!("cannot reshape {:?} to {to:?}", fact.shape));
         }
@@ -510,7 +666,13 @@ impl<'m> Importer<'m> {
     }
 
     /// The quantization inputs of tract's `Conv` for input `x`, kernel `k`, output `y`.
-    fn conv_q_inputs(&mut self, call: &Call, x: &TInfo, k: &TInfo, y: &TInfo) -> Result<Option<Vec<OutletId>>> {
+    fn conv_q_inputs(
+        &mut self,
+        call: &Call,
+        x: &TInfo,
+        k: &TInfo,
+        y: &TInfo,
+    ) -> Result<Option<Vec<OutletId>>> {
         let (Some(xq), Some(kq), Some(yq)) = (x.q, k.q, y.q) else {
             if x.dt.is_float() && k.dt.is_float() {
                 return Ok(None);
@@ -564,14 +726,20 @@ impl<'m> Importer<'m> {
         }
         let in_channels = xi.shape[3];
         if i != in_channels || (group > 1 && i != group) {
-            return invalid(format!("kernel {ks:?} does not fit input {:?} (groups {group})", xi.shape));
+            return invalid(format!(
+                "kernel {ks:?} does not fit input {:?} (groups {group})",
+                xi.shape
+            ));
         }
         let bias = match call.optional_input(2) {
             Some(b) => {
                 let bi = self.tensor(b)?;
                 let t = self.const_tensor(&bi)?;
                 if t.len() != o {
-                    return invalid(format!("bias has {} values for {o} output channels", t.len()));
+                    return invalid(format!(
+                        "bias has {} values for {o} output channels",
+                        t.len()
+                    ));
                 }
                 let t = t.into_shape(&[o]).map_err(|e| tract_err(&e))?;
                 if xi.q.is_some() {
@@ -588,14 +756,27 @@ impl<'m> Importer<'m> {
         let pool_spec = PoolSpec {
             data_format: DataFormat::NHWC,
             kernel_shape: tvec!(kh, kw),
-            padding: if same { PaddingSpec::SameUpper } else { PaddingSpec::Valid },
+            padding: if same {
+                PaddingSpec::SameUpper
+            } else {
+                PaddingSpec::Valid
+            },
             strides: Some(tvec!(strides.0, strides.1)),
             dilations: Some(tvec!(dilations.0, dilations.1)),
             input_channels: in_channels,
             output_channels: o,
         };
-        let conv = Conv { pool_spec, kernel_fmt: KernelFormat::OHWI, group, q_params: q.as_ref().map(|_| y.dt) };
-        let mut inputs = vec![x, self.konst(call, "kernel", kernel)?, self.konst(call, "bias", bias)?];
+        let conv = Conv {
+            pool_spec,
+            kernel_fmt: KernelFormat::OHWI,
+            group,
+            q_params: q.as_ref().map(|_| y.dt),
+        };
+        let mut inputs = vec![
+            x,
+            self.konst(call, "kernel", kernel)?,
+            self.konst(call, "bias", bias)?,
+        ];
         inputs.extend(q.into_iter().flatten());
         self.node(call, "", conv, &inputs)
     }
@@ -618,7 +799,9 @@ fn usize_of(v: i32, what: &str) -> Result<usize> {
 }
 
 fn conv_2d(im: &mut Importer, call: &Call) -> Result<()> {
-    let Some(o) = call.op.builtin_options_as_conv_2_doptions() else { return options_missing() };
+    let Some(o) = call.op.builtin_options_as_conv_2_doptions() else {
+        return options_missing();
+    };
     let xi = im.tensor(call.input(0)?)?;
     let ki = im.tensor(call.input(1)?)?;
     let x = im.wire(call.input(0)?)?;
@@ -626,19 +809,41 @@ fn conv_2d(im: &mut Importer, call: &Call) -> Result<()> {
     if kernel.rank() != 4 {
         return invalid(format!("kernel shape {:?} is not OHWI", kernel.shape()));
     }
-    let group = if kernel.shape()[3] == 0 { 0 } else { xi.shape.get(3).copied().unwrap_or(0) / kernel.shape()[3] };
+    let group = if kernel.shape()[3] == 0 {
+        0
+    } else {
+        xi.shape.get(3).copied().unwrap_or(0) / kernel.shape()[3]
+    };
     if group != 1 {
         return invalid("grouped CONV_2D is not supported");
     }
-    let strides = (usize_of(o.stride_h(), "stride")?, usize_of(o.stride_w(), "stride")?);
-    let dil = (usize_of(o.dilation_h_factor(), "dilation")?, usize_of(o.dilation_w_factor(), "dilation")?);
-    let y = im.conv(call, x, &xi, kernel, &ki, strides, dil, padding(o.padding())?, 1)?;
+    let strides = (
+        usize_of(o.stride_h(), "stride")?,
+        usize_of(o.stride_w(), "stride")?,
+    );
+    let dil = (
+        usize_of(o.dilation_h_factor(), "dilation")?,
+        usize_of(o.dilation_w_factor(), "dilation")?,
+    );
+    let y = im.conv(
+        call,
+        x,
+        &xi,
+        kernel,
+        &ki,
+        strides,
+        dil,
+        padding(o.padding())?,
+        1,
+    )?;
     let y = im.activation(call, y, o.fused_activation_function())?;
     im.produce(call, y)
 }
 
 fn depthwise_conv_2d(im: &mut Importer, call: &Call) -> Result<()> {
-    let Some(o) = call.op.builtin_options_as_depthwise_conv_2_doptions() else { return options_missing() };
+    let Some(o) = call.op.builtin_options_as_depthwise_conv_2_doptions() else {
+        return options_missing();
+    };
     let xi = im.tensor(call.input(0)?)?;
     let ki = im.tensor(call.input(1)?)?;
     let x = im.wire(call.input(0)?)?;
@@ -649,9 +854,14 @@ fn depthwise_conv_2d(im: &mut Importer, call: &Call) -> Result<()> {
     if ks.len() != 4 || ks[0] != 1 {
         return invalid(format!("depthwise kernel shape {ks:?}"));
     }
-    let channels = *xi.shape.get(3).ok_or_else(|| ImportError::Invalid("input is not NHWC".into()))?;
+    let channels = *xi
+        .shape
+        .get(3)
+        .ok_or_else(|| ImportError::Invalid("input is not NHWC".into()))?;
     if channels == 0 || ks[3] % channels != 0 {
-        return invalid(format!("depthwise kernel {ks:?} does not fit {channels} input channels"));
+        return invalid(format!(
+            "depthwise kernel {ks:?} does not fit {channels} input channels"
+        ));
     }
     let m = ks[3] / channels;
     let kernel = kernel
@@ -659,15 +869,33 @@ fn depthwise_conv_2d(im: &mut Importer, call: &Call) -> Result<()> {
         .and_then(|t| t.permute_axes(&[2, 0, 1]))
         .and_then(|t| t.into_shape(&[m, ks[1], ks[2], channels]))
         .map_err(|e| tract_err(&e))?;
-    let strides = (usize_of(o.stride_h(), "stride")?, usize_of(o.stride_w(), "stride")?);
-    let dil = (usize_of(o.dilation_h_factor(), "dilation")?, usize_of(o.dilation_w_factor(), "dilation")?);
-    let y = im.conv(call, x, &xi, kernel, &ki, strides, dil, padding(o.padding())?, channels)?;
+    let strides = (
+        usize_of(o.stride_h(), "stride")?,
+        usize_of(o.stride_w(), "stride")?,
+    );
+    let dil = (
+        usize_of(o.dilation_h_factor(), "dilation")?,
+        usize_of(o.dilation_w_factor(), "dilation")?,
+    );
+    let y = im.conv(
+        call,
+        x,
+        &xi,
+        kernel,
+        &ki,
+        strides,
+        dil,
+        padding(o.padding())?,
+        channels,
+    )?;
     let y = im.activation(call, y, o.fused_activation_function())?;
     im.produce(call, y)
 }
 
 fn fully_connected(im: &mut Importer, call: &Call) -> Result<()> {
-    let Some(o) = call.op.builtin_options_as_fully_connected_options() else { return options_missing() };
+    let Some(o) = call.op.builtin_options_as_fully_connected_options() else {
+        return options_missing();
+    };
     if o.weights_format() != tflite::FullyConnectedOptionsWeightsFormat::DEFAULT {
         return invalid("shuffled weights are not supported");
     }
@@ -680,69 +908,127 @@ fn fully_connected(im: &mut Importer, call: &Call) -> Result<()> {
     }
     let (outs, ins) = (kernel.shape()[0], kernel.shape()[1]);
     let volume: usize = xi.shape.iter().product();
-    if ins == 0 || volume % ins != 0 {
-        return invalid(format!("input {:?} does not fit weights {:?}", xi.shape, kernel.shape()));
+    if ins == 0 || !volume.is_multiple_of(ins) {
+        return invalid(format!(
+            "input {:?} does not fit weights {:?}",
+            xi.shape,
+            kernel.shape()
+        ));
     }
     // A 1x1 convolution over an [N, 1, 1, in] image: tract's quantized conv path.
     let batch = volume / ins;
-    let kernel = kernel.into_shape(&[outs, 1, 1, ins]).map_err(|e| tract_err(&e))?;
+    let kernel = kernel
+        .into_shape(&[outs, 1, 1, ins])
+        .map_err(|e| tract_err(&e))?;
     let x = im.wire(call.input(0)?)?;
     let x = im.reshape(call, x, &[batch, 1, 1, ins])?;
-    let x_as_image = TInfo { shape: vec![batch, 1, 1, ins], ..xi };
+    let x_as_image = TInfo {
+        shape: vec![batch, 1, 1, ins],
+        ..xi
+    };
     let y = im.conv(call, x, &x_as_image, kernel, &ki, (1, 1), (1, 1), false, 1)?;
     let y = im.reshape(call, y, &yi.shape)?;
     let y = im.activation(call, y, o.fused_activation_function())?;
     im.produce(call, y)
 }
 
-fn binary(im: &mut Importer, call: &Call, kind: BinKind, act: ActivationFunctionType) -> Result<()> {
-    let (ai, bi, yi) = (im.tensor(call.input(0)?)?, im.tensor(call.input(1)?)?, im.tensor(call.output())?);
+fn binary(
+    im: &mut Importer,
+    call: &Call,
+    kind: BinKind,
+    act: ActivationFunctionType,
+) -> Result<()> {
+    let (ai, bi, yi) = (
+        im.tensor(call.input(0)?)?,
+        im.tensor(call.input(1)?)?,
+        im.tensor(call.output())?,
+    );
     let a = im.wire(call.input(0)?)?;
     let b = im.wire(call.input(1)?)?;
     let op = match (ai.q, bi.q, yi.q, Q8::of(yi.dt)) {
-        (Some(pa), Some(pb), Some(po), Some(q)) if Q8::of(ai.dt).is_some() && Q8::of(bi.dt).is_some() => {
+        (Some(pa), Some(pb), Some(po), Some(q))
+            if Q8::of(ai.dt).is_some() && Q8::of(bi.dt).is_some() =>
+        {
             let bounds = match act {
                 ActivationFunctionType::NONE => (None, None),
                 ActivationFunctionType::RELU => (Some(0.0), None),
                 ActivationFunctionType::RELU6 => (Some(0.0), Some(6.0)),
                 ActivationFunctionType::RELU_N1_TO_1 => (Some(-1.0), Some(1.0)),
-                other => return invalid(format!("fused activation {:?}", other.variant_name().unwrap_or("?"))),
+                other => {
+                    return invalid(format!(
+                        "fused activation {:?}",
+                        other.variant_name().unwrap_or("?")
+                    ))
+                }
             };
-            Binary { kind, quant: Some((pa, pb, po)), out_dt: yi.dt, clamp: activation_range(q, po, bounds.0, bounds.1) }
+            Binary {
+                kind,
+                quant: Some((pa, pb, po)),
+                out_dt: yi.dt,
+                clamp: activation_range(q, po, bounds.0, bounds.1),
+            }
         }
         (None, None, None, None) if ai.dt == DatumType::F32 && bi.dt == DatumType::F32 => {
             let y = im.node(call, "", Binary::float(kind, None, None), &[a, b])?;
             let y = im.activation(call, y, act)?;
             return im.produce(call, y);
         }
-        _ => return invalid(format!("unsupported operand types {:?}, {:?} -> {:?}", ai.dt, bi.dt, yi.dt)),
+        _ => {
+            return invalid(format!(
+                "unsupported operand types {:?}, {:?} -> {:?}",
+                ai.dt, bi.dt, yi.dt
+            ))
+        }
     };
     let y = im.node(call, "", op, &[a, b])?;
     im.produce(call, y)
 }
 
 fn add(im: &mut Importer, call: &Call) -> Result<()> {
-    let act = call.op.builtin_options_as_add_options().map_or(ActivationFunctionType::NONE, |o| o.fused_activation_function());
+    let act = call
+        .op
+        .builtin_options_as_add_options()
+        .map_or(ActivationFunctionType::NONE, |o| {
+            o.fused_activation_function()
+        });
     binary(im, call, BinKind::Add, act)
 }
 
 fn sub(im: &mut Importer, call: &Call) -> Result<()> {
-    let act = call.op.builtin_options_as_sub_options().map_or(ActivationFunctionType::NONE, |o| o.fused_activation_function());
+    let act = call
+        .op
+        .builtin_options_as_sub_options()
+        .map_or(ActivationFunctionType::NONE, |o| {
+            o.fused_activation_function()
+        });
     binary(im, call, BinKind::Sub, act)
 }
 
 fn mul(im: &mut Importer, call: &Call) -> Result<()> {
-    let act = call.op.builtin_options_as_mul_options().map_or(ActivationFunctionType::NONE, |o| o.fused_activation_function());
+    let act = call
+        .op
+        .builtin_options_as_mul_options()
+        .map_or(ActivationFunctionType::NONE, |o| {
+            o.fused_activation_function()
+        });
     binary(im, call, BinKind::Mul, act)
 }
 
 fn average_pool_2d(im: &mut Importer, call: &Call) -> Result<()> {
-    let Some(o) = call.op.builtin_options_as_pool_2_doptions() else { return options_missing() };
+    let Some(o) = call.op.builtin_options_as_pool_2_doptions() else {
+        return options_missing();
+    };
     let xi = im.tensor(call.input(0)?)?;
     let yi = im.tensor(call.output())?;
     let x = im.wire(call.input(0)?)?;
-    let kernel = (usize_of(o.filter_height(), "filter height")?, usize_of(o.filter_width(), "filter width")?);
-    let stride = (usize_of(o.stride_h(), "stride")?, usize_of(o.stride_w(), "stride")?);
+    let kernel = (
+        usize_of(o.filter_height(), "filter height")?,
+        usize_of(o.filter_width(), "filter width")?,
+    );
+    let stride = (
+        usize_of(o.stride_h(), "stride")?,
+        usize_of(o.stride_w(), "stride")?,
+    );
     let same = padding(o.padding())?;
     let act = o.fused_activation_function();
     let y = match (Q8::of(xi.dt), xi.q, yi.q) {
@@ -752,20 +1038,51 @@ fn average_pool_2d(im: &mut Importer, call: &Call) -> Result<()> {
                 ActivationFunctionType::RELU => (Some(0.0), None),
                 ActivationFunctionType::RELU6 => (Some(0.0), Some(6.0)),
                 ActivationFunctionType::RELU_N1_TO_1 => (Some(-1.0), Some(1.0)),
-                other => return invalid(format!("fused activation {:?}", other.variant_name().unwrap_or("?"))),
+                other => {
+                    return invalid(format!(
+                        "fused activation {:?}",
+                        other.variant_name().unwrap_or("?")
+                    ))
+                }
             };
             let clamp = activation_range(q, pin, bounds.0, bounds.1);
-            let y = im.node(call, "", AvgPool { kernel, stride, same, clamp, out_dt: xi.dt }, &[x])?;
+            let y = im.node(
+                call,
+                "",
+                AvgPool {
+                    kernel,
+                    stride,
+                    same,
+                    clamp,
+                    out_dt: xi.dt,
+                },
+                &[x],
+            )?;
             if pin != pout || xi.dt.unquantized() != yi.dt.unquantized() {
-                let lut = Lut8::real_fn("requantize", q, pin, yi.dt, pout, |v| v).map_err(|e| tract_err(&e))?;
+                let lut = Lut8::real_fn("requantize", q, pin, yi.dt, pout, |v| v)
+                    .map_err(|e| tract_err(&e))?;
                 im.node(call, ".requantize", lut, &[y])?
             } else {
                 y
             }
         }
         (None, None, None) if xi.dt == DatumType::F32 => {
-            let clamp = (f32::NEG_INFINITY.to_bits() as i32, f32::INFINITY.to_bits() as i32);
-            let y = im.node(call, "", AvgPool { kernel, stride, same, clamp, out_dt: xi.dt }, &[x])?;
+            let clamp = (
+                f32::NEG_INFINITY.to_bits() as i32,
+                f32::INFINITY.to_bits() as i32,
+            );
+            let y = im.node(
+                call,
+                "",
+                AvgPool {
+                    kernel,
+                    stride,
+                    same,
+                    clamp,
+                    out_dt: xi.dt,
+                },
+                &[x],
+            )?;
             im.activation(call, y, act)?
         }
         _ => return invalid(format!("unsupported types {:?} -> {:?}", xi.dt, yi.dt)),
@@ -774,7 +1091,10 @@ fn average_pool_2d(im: &mut Importer, call: &Call) -> Result<()> {
 }
 
 fn softmax(im: &mut Importer, call: &Call) -> Result<()> {
-    let beta = call.op.builtin_options_as_softmax_options().map_or(1.0, |o| o.beta());
+    let beta = call
+        .op
+        .builtin_options_as_softmax_options()
+        .map_or(1.0, |o| o.beta());
     let xi = im.tensor(call.input(0)?)?;
     let yi = im.tensor(call.output())?;
     let x = im.wire(call.input(0)?)?;
@@ -783,7 +1103,16 @@ fn softmax(im: &mut Importer, call: &Call) -> Result<()> {
         (None, None) if xi.dt == DatumType::F32 => None,
         _ => return invalid(format!("unsupported types {:?} -> {:?}", xi.dt, yi.dt)),
     };
-    let y = im.node(call, "", Softmax { beta_bits: beta.to_bits(), quant, out_dt: yi.dt }, &[x])?;
+    let y = im.node(
+        call,
+        "",
+        Softmax {
+            beta_bits: beta.to_bits(),
+            quant,
+            out_dt: yi.dt,
+        },
+        &[x],
+    )?;
     im.produce(call, y)
 }
 
@@ -805,10 +1134,19 @@ fn quantize(im: &mut Importer, call: &Call) -> Result<()> {
     };
     let y = match (Q8::of(xi.dt), xi.q) {
         (Some(q), Some(pin)) => {
-            let lut = Lut8::real_fn("requantize", q, pin, yi.dt, pout, |v| v).map_err(|e| tract_err(&e))?;
+            let lut = Lut8::real_fn("requantize", q, pin, yi.dt, pout, |v| v)
+                .map_err(|e| tract_err(&e))?;
             im.node(call, "", lut, &[x])?
         }
-        _ if xi.dt == DatumType::F32 => im.node(call, "", Quantize { out: pout, out_dt: yi.dt }, &[x])?,
+        _ if xi.dt == DatumType::F32 => im.node(
+            call,
+            "",
+            Quantize {
+                out: pout,
+                out_dt: yi.dt,
+            },
+            &[x],
+        )?,
         _ => return invalid(format!("QUANTIZE from {:?}", xi.dt)),
     };
     im.produce(call, y)
@@ -830,7 +1168,8 @@ fn unary_activation(im: &mut Importer, call: &Call, act: ActivationFunctionType)
     let mut x = im.wire(call.input(0)?)?;
     if let (Some(q), Some(pin), Some(pout)) = (Q8::of(xi.dt), xi.q, yi.q) {
         if pin != pout {
-            let lut = Lut8::real_fn("requantize", q, pin, yi.dt, pout, |v| v).map_err(|e| tract_err(&e))?;
+            let lut = Lut8::real_fn("requantize", q, pin, yi.dt, pout, |v| v)
+                .map_err(|e| tract_err(&e))?;
             x = im.node(call, ".requantize", lut, &[x])?;
         }
     }
@@ -853,7 +1192,10 @@ fn logistic(im: &mut Importer, call: &Call) -> Result<()> {
     let (Some(q), Some(pin), Some(pout)) = (Q8::of(xi.dt), xi.q, yi.q) else {
         return invalid("float LOGISTIC is not supported yet");
     };
-    let lut = Lut8::real_fn("logistic", q, pin, yi.dt, pout, |v| 1.0 / (1.0 + (-v).exp())).map_err(|e| tract_err(&e))?;
+    let lut = Lut8::real_fn("logistic", q, pin, yi.dt, pout, |v| {
+        1.0 / (1.0 + (-v).exp())
+    })
+    .map_err(|e| tract_err(&e))?;
     let y = im.node(call, "", lut, &[x])?;
     im.produce(call, y)
 }

@@ -77,7 +77,7 @@ impl Q8 {
             Q8::U8 => v as u8,
         }
     }
-    fn from_byte(self, b: u8) -> i32 {
+    fn value(self, b: u8) -> i32 {
         match self {
             Q8::I8 => (b as i8) as i32,
             Q8::U8 => b as i32,
@@ -102,7 +102,11 @@ pub fn bytes_of(t: &Tensor) -> TractResult<&[u8]> {
 /// A tensor of datum type `dt` (8-bit, possibly quantized) holding `bytes`.
 pub fn tensor_from_bytes(dt: DatumType, shape: &[usize], bytes: &[u8]) -> TractResult<Tensor> {
     ensure!(Q8::of(dt).is_some(), "not an 8-bit type: {dt:?}");
-    ensure!(shape.iter().product::<usize>() == bytes.len(), "shape {shape:?} vs {} bytes", bytes.len());
+    ensure!(
+        shape.iter().product::<usize>() == bytes.len(),
+        "shape {shape:?} vs {} bytes",
+        bytes.len()
+    );
     let mut t = unsafe { Tensor::from_raw::<u8>(shape, bytes)? };
     unsafe { t.set_datum_type(dt) };
     Ok(t)
@@ -130,12 +134,22 @@ pub struct Lut8 {
 impl Lut8 {
     /// A table from a function on the quantized integer values (already clamped by the caller
     /// or clamped here to the output range).
-    pub fn from_fn(what: impl Into<String>, input: Q8, out_dt: DatumType, f: impl Fn(i32) -> i32) -> TractResult<Lut8> {
+    pub fn from_fn(
+        what: impl Into<String>,
+        input: Q8,
+        out_dt: DatumType,
+        f: impl Fn(i32) -> i32,
+    ) -> TractResult<Lut8> {
         let out = Q8::of(out_dt).context("Lut8 output must be 8-bit")?;
         let table = (0..=255u8)
-            .map(|b| out.to_byte(f(input.from_byte(b)).clamp(out.min(), out.max())))
+            .map(|b| out.to_byte(f(input.value(b)).clamp(out.min(), out.max())))
             .collect();
-        Ok(Lut8 { what: what.into(), table, input, out_dt })
+        Ok(Lut8 {
+            what: what.into(),
+            table,
+            input,
+            out_dt,
+        })
     }
 
     /// Requantize `x` (in `pin`) through the real function `f` into `pout`.
@@ -147,7 +161,9 @@ impl Lut8 {
         pout: QParams8,
         f: impl Fn(f32) -> f32,
     ) -> TractResult<Lut8> {
-        Lut8::from_fn(what, input, out_dt, |q| pout.quantize_unclamped(f(pin.dequantize(q))))
+        Lut8::from_fn(what, input, out_dt, |q| {
+            pout.quantize_unclamped(f(pin.dequantize(q)))
+        })
     }
 }
 
@@ -167,7 +183,9 @@ impl EvalOp for Lut8 {
         let x = args_1!(inputs);
         let bytes = bytes_of(&x)?;
         let out: Vec<u8> = bytes.iter().map(|&b| self.table[b as usize]).collect();
-        Ok(tvec!(tensor_from_bytes(self.out_dt, x.shape(), &out)?.into_tvalue()))
+        Ok(tvec!(
+            tensor_from_bytes(self.out_dt, x.shape(), &out)?.into_tvalue()
+        ))
     }
 }
 
@@ -214,13 +232,24 @@ impl Binary {
     pub fn float(kind: BinKind, lo: Option<f32>, hi: Option<f32>) -> Binary {
         let lo = lo.unwrap_or(f32::NEG_INFINITY).to_bits() as i32;
         let hi = hi.unwrap_or(f32::INFINITY).to_bits() as i32;
-        Binary { kind, quant: None, out_dt: f32::datum_type(), clamp: (lo, hi) }
+        Binary {
+            kind,
+            quant: None,
+            out_dt: f32::datum_type(),
+            clamp: (lo, hi),
+        }
     }
 }
 
 fn broadcast_shape(a: &[usize], b: &[usize]) -> TractResult<Vec<usize>> {
     let rank = a.len().max(b.len());
-    let dim = |s: &[usize], i: usize| if i + s.len() < rank { 1 } else { s[i + s.len() - rank] };
+    let dim = |s: &[usize], i: usize| {
+        if i + s.len() < rank {
+            1
+        } else {
+            s[i + s.len() - rank]
+        }
+    };
     (0..rank)
         .map(|i| {
             let (x, y) = (dim(a, i), dim(b, i));
@@ -249,7 +278,10 @@ impl EvalOp for Binary {
         let shape = broadcast_shape(a.shape(), b.shape())?;
         let out = match self.quant {
             None => {
-                let (lo, hi) = (f32::from_bits(self.clamp.0 as u32), f32::from_bits(self.clamp.1 as u32));
+                let (lo, hi) = (
+                    f32::from_bits(self.clamp.0 as u32),
+                    f32::from_bits(self.clamp.1 as u32),
+                );
                 let av = a.to_plain_array_view::<f32>()?;
                 let bv = b.to_plain_array_view::<f32>()?;
                 let mut out = ArrayD::<f32>::zeros(IxDyn(&shape));
@@ -263,14 +295,21 @@ impl EvalOp for Binary {
                 let qa = Q8::of(a.datum_type()).context("8-bit input expected")?;
                 let qb = Q8::of(b.datum_type()).context("8-bit input expected")?;
                 let qo = Q8::of(self.out_dt).context("8-bit output expected")?;
-                let av = tract_core::ndarray::ArrayViewD::from_shape(IxDyn(a.shape()), bytes_of(&a)?)?;
-                let bv = tract_core::ndarray::ArrayViewD::from_shape(IxDyn(b.shape()), bytes_of(&b)?)?;
+                let av =
+                    tract_core::ndarray::ArrayViewD::from_shape(IxDyn(a.shape()), bytes_of(&a)?)?;
+                let bv =
+                    tract_core::ndarray::ArrayViewD::from_shape(IxDyn(b.shape()), bytes_of(&b)?)?;
                 let mut out = ArrayD::<u8>::zeros(IxDyn(&shape));
                 let (lo, hi) = self.clamp;
-                Zip::from(&mut out).and_broadcast(&av).and_broadcast(&bv).for_each(|o, &x, &y| {
-                    let v = self.kind.apply(pa.dequantize(qa.from_byte(x)), pb.dequantize(qb.from_byte(y)));
-                    *o = qo.to_byte(po.quantize_unclamped(v).clamp(lo, hi));
-                });
+                Zip::from(&mut out)
+                    .and_broadcast(&av)
+                    .and_broadcast(&bv)
+                    .for_each(|o, &x, &y| {
+                        let v = self
+                            .kind
+                            .apply(pa.dequantize(qa.value(x)), pb.dequantize(qb.value(y)));
+                        *o = qo.to_byte(po.quantize_unclamped(v).clamp(lo, hi));
+                    });
                 let bytes = out.into_raw_vec_and_offset().0;
                 tensor_from_bytes(self.out_dt, &shape, &bytes)?
             }
@@ -281,8 +320,14 @@ impl EvalOp for Binary {
 
 impl TypedOp for Binary {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        let a = inputs[0].shape.as_concrete().context("static shapes only")?;
-        let b = inputs[1].shape.as_concrete().context("static shapes only")?;
+        let a = inputs[0]
+            .shape
+            .as_concrete()
+            .context("static shapes only")?;
+        let b = inputs[1]
+            .shape
+            .as_concrete()
+            .context("static shapes only")?;
         Ok(tvec!(self.out_dt.fact(broadcast_shape(a, b)?)))
     }
     as_op!();
@@ -313,9 +358,15 @@ fn pool_out_len(input: usize, k: usize, s: usize, same: bool) -> usize {
 
 impl AvgPool {
     fn out_shape(&self, shape: &[usize]) -> TractResult<[usize; 4]> {
-        ensure!(shape.len() == 4, "AVERAGE_POOL_2D wants NHWC input, got {shape:?}");
+        ensure!(
+            shape.len() == 4,
+            "AVERAGE_POOL_2D wants NHWC input, got {shape:?}"
+        );
         ensure!(self.stride.0 > 0 && self.stride.1 > 0 && self.kernel.0 > 0 && self.kernel.1 > 0);
-        ensure!(self.same || (shape[1] >= self.kernel.0 && shape[2] >= self.kernel.1), "pool window larger than input");
+        ensure!(
+            self.same || (shape[1] >= self.kernel.0 && shape[2] >= self.kernel.1),
+            "pool window larger than input"
+        );
         Ok([
             shape[0],
             pool_out_len(shape[1], self.kernel.0, self.stride.0, self.same),
@@ -346,18 +397,26 @@ impl EvalOp for AvgPool {
         let x = args_1!(inputs);
         let s = x.shape();
         let o = self.out_shape(s)?;
-        let (ph, pw) =
-            (self.pad_before(s[1], o[1], self.kernel.0, self.stride.0), self.pad_before(s[2], o[2], self.kernel.1, self.stride.1));
+        let (ph, pw) = (
+            self.pad_before(s[1], o[1], self.kernel.0, self.stride.0),
+            self.pad_before(s[2], o[2], self.kernel.1, self.stride.1),
+        );
         let c = s[3];
         // Visit every output position with its clipped window; `sum` accumulates one channel row.
         let mut windows = Vec::with_capacity(o[0] * o[1] * o[2]);
         for n in 0..o[0] {
             for oy in 0..o[1] {
                 let y0 = (oy * self.stride.0) as isize - ph as isize;
-                let (ya, yb) = (y0.max(0) as usize, ((y0 + self.kernel.0 as isize) as usize).min(s[1]));
+                let (ya, yb) = (
+                    y0.max(0) as usize,
+                    ((y0 + self.kernel.0 as isize) as usize).min(s[1]),
+                );
                 for ox in 0..o[2] {
                     let x0 = (ox * self.stride.1) as isize - pw as isize;
-                    let (xa, xb) = (x0.max(0) as usize, ((x0 + self.kernel.1 as isize) as usize).min(s[2]));
+                    let (xa, xb) = (
+                        x0.max(0) as usize,
+                        ((x0 + self.kernel.1 as isize) as usize).min(s[2]),
+                    );
                     windows.push((n, ya, yb, xa, xb));
                 }
             }
@@ -372,21 +431,28 @@ impl EvalOp for AvgPool {
                     for xx in xa..xb {
                         let base = ((n * s[1] + y) * s[2] + xx) * c;
                         for (a, &b) in acc.iter_mut().zip(&data[base..base + c]) {
-                            *a += q.from_byte(b);
+                            *a += q.value(b);
                         }
                     }
                 }
                 let count = ((yb - ya) * (xb - xa)).max(1) as i32;
                 for &a in &acc {
                     // TFLite: round half away from zero with integer division.
-                    let avg = if a > 0 { (a + count / 2) / count } else { (a - count / 2) / count };
+                    let avg = if a > 0 {
+                        (a + count / 2) / count
+                    } else {
+                        (a - count / 2) / count
+                    };
                     out.push(q.to_byte(avg.clamp(self.clamp.0, self.clamp.1)));
                 }
             }
             tensor_from_bytes(self.out_dt, &o, &out)?
         } else {
             let data = x.try_as_plain_ram()?.as_slice::<f32>()?;
-            let (lo, hi) = (f32::from_bits(self.clamp.0 as u32), f32::from_bits(self.clamp.1 as u32));
+            let (lo, hi) = (
+                f32::from_bits(self.clamp.0 as u32),
+                f32::from_bits(self.clamp.1 as u32),
+            );
             let mut out = Vec::with_capacity(windows.len() * c);
             let mut acc = vec![0f32; c];
             for &(n, ya, yb, xa, xb) in &windows {
@@ -410,7 +476,10 @@ impl EvalOp for AvgPool {
 
 impl TypedOp for AvgPool {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        let s = inputs[0].shape.as_concrete().context("static shapes only")?;
+        let s = inputs[0]
+            .shape
+            .as_concrete()
+            .context("static shapes only")?;
         Ok(tvec!(self.out_dt.fact(self.out_shape(s)?)))
     }
     as_op!();
@@ -454,16 +523,26 @@ impl EvalOp for Softmax {
         let mut out = Vec::with_capacity(x.len());
         let out = match self.quant {
             None => {
-                softmax_rows(x.try_as_plain_ram()?.as_slice::<f32>()?, row, beta, &mut out);
+                softmax_rows(
+                    x.try_as_plain_ram()?.as_slice::<f32>()?,
+                    row,
+                    beta,
+                    &mut out,
+                );
                 Tensor::from_shape(x.shape(), &out)?
             }
             Some((pin, pout)) => {
                 let qi = Q8::of(x.datum_type()).context("8-bit input expected")?;
                 let qo = Q8::of(self.out_dt).context("8-bit output expected")?;
-                let real: Vec<f32> = bytes_of(&x)?.iter().map(|&b| pin.dequantize(qi.from_byte(b))).collect();
+                let real: Vec<f32> = bytes_of(&x)?
+                    .iter()
+                    .map(|&b| pin.dequantize(qi.value(b)))
+                    .collect();
                 softmax_rows(&real, row, beta, &mut out);
-                let bytes: Vec<u8> =
-                    out.iter().map(|&p| qo.to_byte(pout.quantize_unclamped(p).clamp(qo.min(), qo.max()))).collect();
+                let bytes: Vec<u8> = out
+                    .iter()
+                    .map(|&p| qo.to_byte(pout.quantize_unclamped(p).clamp(qo.min(), qo.max())))
+                    .collect();
                 tensor_from_bytes(self.out_dt, x.shape(), &bytes)?
             }
         };
@@ -503,7 +582,9 @@ impl EvalOp for Quantize {
             .iter()
             .map(|&v| q.to_byte(self.out.quantize_unclamped(v).clamp(q.min(), q.max())))
             .collect();
-        Ok(tvec!(tensor_from_bytes(self.out_dt, x.shape(), &bytes)?.into_tvalue()))
+        Ok(tvec!(
+            tensor_from_bytes(self.out_dt, x.shape(), &bytes)?.into_tvalue()
+        ))
     }
 }
 
@@ -532,7 +613,10 @@ impl EvalOp for Dequantize {
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let x = args_1!(inputs);
         let q = Q8::of(x.datum_type()).context("8-bit input expected")?;
-        let v: Vec<f32> = bytes_of(&x)?.iter().map(|&b| self.input.dequantize(q.from_byte(b))).collect();
+        let v: Vec<f32> = bytes_of(&x)?
+            .iter()
+            .map(|&b| self.input.dequantize(q.value(b)))
+            .collect();
         Ok(tvec!(Tensor::from_shape(x.shape(), &v)?.into_tvalue()))
     }
 }
@@ -573,7 +657,10 @@ impl EvalOp for ClampF32 {
         let x = args_1!(inputs);
         let (lo, hi) = (f32::from_bits(self.lo_bits), f32::from_bits(self.hi_bits));
         let mut t = x.into_tensor();
-        t.try_as_plain_ram_mut()?.as_slice_mut::<f32>()?.iter_mut().for_each(|v| *v = v.max(lo).min(hi));
+        t.try_as_plain_ram_mut()?
+            .as_slice_mut::<f32>()?
+            .iter_mut()
+            .for_each(|v| *v = v.max(lo).min(hi));
         Ok(tvec!(t.into_tvalue()))
     }
 }
@@ -591,9 +678,18 @@ mod tests {
 
     #[test]
     fn uint8_to_int8_requantize_is_a_shift_by_128() {
-        let p_in = QParams8 { scale: 0.0125, zero_point: 131 };
-        let p_out = QParams8 { scale: 0.0125, zero_point: 3 };
-        let dt = i8::datum_type().quantize(QParams::ZpScale { zero_point: 3, scale: 0.0125 });
+        let p_in = QParams8 {
+            scale: 0.0125,
+            zero_point: 131,
+        };
+        let p_out = QParams8 {
+            scale: 0.0125,
+            zero_point: 3,
+        };
+        let dt = i8::datum_type().quantize(QParams::ZpScale {
+            zero_point: 3,
+            scale: 0.0125,
+        });
         let lut = Lut8::real_fn("q", Q8::U8, p_in, dt, p_out, |x| x).unwrap();
         for b in 0..=255u8 {
             assert_eq!(lut.table[b as usize] as i8 as i32, b as i32 - 128);
@@ -603,27 +699,71 @@ mod tests {
     #[test]
     fn quantized_add_uses_each_tensors_own_scale() {
         let (pa, pb, po) = (
-            QParams8 { scale: 0.5, zero_point: -9 },
-            QParams8 { scale: 0.25, zero_point: 0 },
-            QParams8 { scale: 1.0, zero_point: -11 },
+            QParams8 {
+                scale: 0.5,
+                zero_point: -9,
+            },
+            QParams8 {
+                scale: 0.25,
+                zero_point: 0,
+            },
+            QParams8 {
+                scale: 1.0,
+                zero_point: -11,
+            },
         );
-        let dt = |p: QParams8| i8::datum_type().quantize(QParams::ZpScale { zero_point: p.zero_point, scale: p.scale });
-        let op = Binary { kind: BinKind::Add, quant: Some((pa, pb, po)), out_dt: dt(po), clamp: (-128, 127) };
+        let dt = |p: QParams8| {
+            i8::datum_type().quantize(QParams::ZpScale {
+                zero_point: p.zero_point,
+                scale: p.scale,
+            })
+        };
+        let op = Binary {
+            kind: BinKind::Add,
+            quant: Some((pa, pb, po)),
+            out_dt: dt(po),
+            clamp: (-128, 127),
+        };
         let a = tensor_from_bytes(dt(pa), &[3], &[(-9i8) as u8, 1u8, 127u8]).unwrap();
         let b = tensor_from_bytes(dt(pb), &[1], &[8u8]).unwrap(); // broadcast, real 2.0
-        let out = op.eval(&EvalContext::out_of_plan(), tvec!(a.into_tvalue(), b.into_tvalue())).unwrap();
-        let got: Vec<i8> = bytes_of(&out[0]).unwrap().iter().map(|&b| b as i8).collect();
+        let out = op
+            .eval(
+                &EvalContext::out_of_plan(),
+                tvec!(a.into_tvalue(), b.into_tvalue()),
+            )
+            .unwrap();
+        let got: Vec<i8> = bytes_of(&out[0])
+            .unwrap()
+            .iter()
+            .map(|&b| b as i8)
+            .collect();
         // reals: 0+2=2 -> -9; 5+2=7 -> -4; 68+2=70 -> 59
         assert_eq!(got, vec![-9, -4, 59]);
     }
 
     #[test]
     fn quantized_average_rounds_half_away_from_zero() {
-        let dt = i8::datum_type().quantize(QParams::ZpScale { zero_point: 0, scale: 1.0 });
-        let op = AvgPool { kernel: (2, 1), stride: (2, 1), same: false, clamp: (-128, 127), out_dt: dt };
-        let x = tensor_from_bytes(dt, &[1, 2, 1, 2], &[1u8, (-1i8) as u8, 2u8, (-2i8) as u8]).unwrap();
-        let out = op.eval(&EvalContext::out_of_plan(), tvec!(x.into_tvalue())).unwrap();
-        let got: Vec<i8> = bytes_of(&out[0]).unwrap().iter().map(|&b| b as i8).collect();
+        let dt = i8::datum_type().quantize(QParams::ZpScale {
+            zero_point: 0,
+            scale: 1.0,
+        });
+        let op = AvgPool {
+            kernel: (2, 1),
+            stride: (2, 1),
+            same: false,
+            clamp: (-128, 127),
+            out_dt: dt,
+        };
+        let x =
+            tensor_from_bytes(dt, &[1, 2, 1, 2], &[1u8, (-1i8) as u8, 2u8, (-2i8) as u8]).unwrap();
+        let out = op
+            .eval(&EvalContext::out_of_plan(), tvec!(x.into_tvalue()))
+            .unwrap();
+        let got: Vec<i8> = bytes_of(&out[0])
+            .unwrap()
+            .iter()
+            .map(|&b| b as i8)
+            .collect();
         assert_eq!(got, vec![2, -2]); // 1.5 -> 2, -1.5 -> -2
     }
 }

@@ -1,0 +1,58 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root (where the committed default model lives).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn default_model() -> PathBuf {
+    root().join("models/efficientnet_lite0_int8.tflite")
+}
+
+/// `../shared` (or `$BREEDCAM_SHARED`): reference models and photos that are never
+/// committed. `None`, with a note on stderr, when it is absent; under CI (`CI` set) its
+/// absence is a failure, since CI always provides it.
+pub fn shared() -> Option<PathBuf> {
+    let dir = std::env::var_os("BREEDCAM_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared"));
+    if dir.join("data/photos").is_dir() {
+        return Some(dir);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!(
+            "BREEDCAM_SHARED={} has no data/photos, and CI must provide it",
+            dir.display()
+        );
+    }
+    eprintln!(
+        "SKIPPED: {} not found (set BREEDCAM_SHARED); this test needs ../shared",
+        dir.display()
+    );
+    None
+}
+
+/// Runs the `breedcam` binary built for this test run.
+pub fn breedcam(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_breedcam"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("running breedcam")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn path_str(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}

@@ -1,0 +1,200 @@
+//! The importer on small models we build ourselves, and on damaged copies of the committed
+//! default model: every bad file is an error that says what is wrong, never a panic.
+
+mod common;
+
+use breedcam::model::tflite::build::{TinyModel, TinyOp, TinyOptions, TinyTensor};
+use breedcam::model::tflite::{import, ImportError, MAX_TENSOR_ELEMENTS};
+use tract_core::prelude::*;
+use tract_tflite::tflite::{ActivationFunctionType, BuiltinOperator, TensorType};
+
+fn err(bytes: &[u8]) -> ImportError {
+    match import(bytes) {
+        Ok(_) => panic!("imported a bad model"),
+        Err(e) => e,
+    }
+}
+
+fn run_u8(m: &TinyModel, input: &[u8]) -> Vec<u8> {
+    let imported = import(&m.to_bytes()).unwrap();
+    let dt = imported.input.datum_type;
+    let plan = imported
+        .model
+        .into_optimized()
+        .unwrap()
+        .into_runnable()
+        .unwrap();
+    let mut x = unsafe { Tensor::from_raw::<u8>(&[1, 2, 2, 3], input).unwrap() };
+    unsafe { x.set_datum_type(dt) };
+    let y = plan.run(tvec!(x.into_tvalue())).unwrap().remove(0);
+    y.try_as_plain_ram()
+        .unwrap()
+        .as_slice::<u8>()
+        .unwrap()
+        .to_vec()
+}
+
+#[test]
+fn quantized_relu6_clamps_in_the_tensors_own_quantization() {
+    // scale 1/128, zero point 128: real 0 is 128 and real 6 is beyond the range.
+    let m = TinyModel::unary(BuiltinOperator::RELU6, TinyOptions::None);
+    let input: Vec<u8> = (0..12).map(|i| i * 20).collect();
+    let got = run_u8(&m, &input);
+    let want: Vec<u8> = input.iter().map(|&v| v.max(128)).collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn quantized_add_with_different_scales_requantizes_to_the_output() {
+    let mut m = TinyModel::unary(
+        BuiltinOperator::ADD,
+        TinyOptions::Binary(ActivationFunctionType::NONE),
+    );
+    // out = image (scale 1/128, zp 128) + a constant 0.5 stored with scale 1/64, zp 0,
+    // written in an output quantization of scale 1/32, zp 10.
+    m.tensors.push(
+        TinyTensor::new("half", &[1], TensorType::UINT8)
+            .quant(1.0 / 64.0, 0)
+            .data(vec![32]),
+    );
+    m.tensors[1].quant = Some((1.0 / 32.0, 10));
+    m.ops[0].inputs = vec![0, 2];
+    let input: Vec<u8> = (0..12).map(|i| i * 21).collect();
+    let got = run_u8(&m, &input);
+    let want: Vec<u8> = input
+        .iter()
+        .map(|&q| {
+            let real = (q as f32 - 128.0) / 128.0 + 0.5;
+            ((real * 32.0).round() as i32 + 10).clamp(0, 255) as u8
+        })
+        .collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn unsupported_operator_is_named_with_its_index() {
+    let mut m = TinyModel::unary(BuiltinOperator::RELU, TinyOptions::None);
+    m.tensors
+        .push(TinyTensor::new("out2", &[1, 2, 2, 3], TensorType::UINT8).quant(1.0 / 128.0, 128));
+    m.ops.push(TinyOp {
+        code: BuiltinOperator::CUMSUM,
+        inputs: vec![1],
+        outputs: vec![2],
+        options: TinyOptions::None,
+    });
+    m.outputs = vec![2];
+    let e = err(&m.to_bytes());
+    assert!(
+        matches!(&e, ImportError::Unsupported(ops) if ops == &vec![(1, "CUMSUM".to_string())]),
+        "{e}"
+    );
+    assert_eq!(e.to_string(), "unsupported operator: CUMSUM (operator 1)");
+}
+
+#[test]
+fn constant_whose_buffer_does_not_match_its_shape_is_refused() {
+    let mut m = TinyModel::unary(
+        BuiltinOperator::ADD,
+        TinyOptions::Binary(ActivationFunctionType::NONE),
+    );
+    m.tensors.push(
+        TinyTensor::new("bias", &[3], TensorType::UINT8)
+            .quant(1.0, 0)
+            .data(vec![1, 2]),
+    );
+    m.ops[0].inputs = vec![0, 2];
+    let e = err(&m.to_bytes()).to_string();
+    assert!(
+        e.contains("tensor 2 'bias': buffer 1 has 2 bytes, shape [3] needs 3"),
+        "{e}"
+    );
+}
+
+#[test]
+fn out_of_range_tensor_index_is_refused() {
+    let mut m = TinyModel::unary(BuiltinOperator::RELU, TinyOptions::None);
+    m.ops[0].inputs = vec![7];
+    let e = err(&m.to_bytes()).to_string();
+    assert!(e.contains("tensor index 7 out of range (2 tensors)"), "{e}");
+}
+
+#[test]
+fn absurd_dimensions_are_refused_before_allocating() {
+    let mut m = TinyModel::unary(BuiltinOperator::RELU, TinyOptions::None);
+    m.tensors[0].shape = vec![1, 1 << 20, 1 << 20, 3];
+    m.tensors[1].shape = vec![1, 1 << 20, 1 << 20, 3];
+    let e = err(&m.to_bytes()).to_string();
+    assert!(e.contains(&format!("limit {MAX_TENSOR_ELEMENTS}")), "{e}");
+    m.tensors[0].shape = vec![1, -1, 2, 3];
+    let e = err(&m.to_bytes()).to_string();
+    assert!(e.contains("dynamic or negative dimension"), "{e}");
+}
+
+#[test]
+fn declared_output_shape_must_match_what_the_op_computes() {
+    let mut m = TinyModel::unary(BuiltinOperator::RELU, TinyOptions::None);
+    m.tensors[1].shape = vec![1, 2, 2, 4];
+    let e = err(&m.to_bytes()).to_string();
+    assert!(
+        e.contains("operator 0 (RELU)") && e.contains("is declared [1, 2, 2, 4]"),
+        "{e}"
+    );
+}
+
+#[test]
+fn truncated_default_model_is_corrupt_at_every_cut() {
+    let bytes = std::fs::read(common::default_model()).unwrap();
+    // (The file's last ~10 KB are the labels zip that TFLite metadata appends after the
+    // flatbuffer; cutting there leaves a complete model, so the cuts stay before it.)
+    for cut in [
+        0,
+        3,
+        7,
+        8,
+        64,
+        4096,
+        bytes.len() / 3,
+        bytes.len() / 2,
+        bytes.len() * 9 / 10,
+    ] {
+        match import(&bytes[..cut]) {
+            Err(ImportError::Corrupt(_)) => {}
+            Err(e) => panic!("cut at {cut}: expected a corrupt-file error, got {e}"),
+            Ok(_) => panic!("cut at {cut}: imported a truncated model"),
+        }
+    }
+}
+
+#[test]
+fn damaged_default_model_never_panics() {
+    // Flip bytes in the flatbuffer's tables (the first and last 64 KiB hold the graph, the
+    // middle is weights): whatever the damage, import returns, Ok or Err.
+    let bytes = std::fs::read(common::default_model()).unwrap();
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let (mut ok, mut refused) = (0, 0);
+    for _ in 0..300 {
+        let mut b = bytes.clone();
+        for _ in 0..4 {
+            let r = next() as usize;
+            let at = if r.is_multiple_of(2) {
+                r / 2 % 65536
+            } else {
+                b.len() - 1 - (r / 2 % 65536)
+            };
+            b[at] = next() as u8;
+        }
+        match std::panic::catch_unwind(|| import(&b).is_ok()) {
+            Ok(true) => ok += 1,
+            Ok(false) => refused += 1,
+            Err(_) => panic!("import panicked on a damaged model"),
+        }
+    }
+    eprintln!("damaged models: {ok} imported, {refused} refused");
+    assert_eq!(ok + refused, 300);
+}
