@@ -17,6 +17,24 @@ fn assert_bad_input(o: &std::process::Output, file: &str, cause: &str) {
 }
 
 #[test]
+fn classifies_the_bundled_photo_on_a_fresh_clone() {
+    // tests/data/husky.png (Tux Paint's dog stamp): TFLite's reference says Eskimo dog first.
+    let o = breedcam(&["classify", "--json", "tests/data/husky.png"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(v["dog"], true);
+    let names: Vec<&str> = v["breeds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names[0], "Eskimo dog", "{v}");
+    assert!(names.contains(&"Siberian husky"), "{v}");
+    assert!(v["breeds"][0]["probability"].as_f64().unwrap() > 0.3, "{v}");
+}
+
+#[test]
 fn classify_names_the_breed_and_says_no_dog_for_cat_person_and_hot_dog() {
     let Some(shared) = common::shared() else {
         return;

@@ -26,7 +26,9 @@ CASES = {
     "efficientnet_lite0_int8": ("models/efficientnet_lite0_int8.tflite", False),
     "coral_mobilenet_v1_0.75_192": ("models/coral/mobilenet_v1_0.75_192_quant.tflite", True),
 }
-PHOTOS = ["dog_test_0.bmp", "dog_train_0.bmp", "dog_segmentation.bmp", "cat.bmp", "grace_hopper.bmp"]
+# "shared:" photos live in ../shared/data/photos (never committed); "repo:" ones are ours.
+PHOTOS = ["shared:dog_test_0.bmp", "shared:dog_train_0.bmp", "shared:dog_segmentation.bmp", "shared:cat.bmp",
+          "shared:grace_hopper.bmp", "repo:tests/data/husky.png"]
 
 
 def main():
@@ -44,7 +46,8 @@ def main():
             dtype = np.dtype(desc["outputs"][0]["dtype"])
             cases = []
             for photo in PHOTOS:
-                photo_path = os.path.join(a.shared, "data", "photos", photo)
+                where, rel = photo.split(":", 1)
+                photo_path = os.path.join(a.shared, "data", "photos", rel) if where == "shared" else rel
                 inp, out = os.path.join(tmp, "in.bin"), os.path.join(tmp, "out.bin")
                 subprocess.check_call([a.breedcam, "tensor", "--model", model_path, photo_path, inp])
                 outs = {}
