@@ -134,8 +134,16 @@ fn main() -> ExitCode {
         (_, 2) => log::LevelFilter::Debug,
         _ => log::LevelFilter::Trace,
     };
+    // tract_linalg warns when /proc/cpuinfo lacks CPU feature lines, which is the case under
+    // qemu-user but not on a Pi: keep that to -v so one-line errors stay one line.
+    let linalg = if cli.verbose > 0 {
+        level
+    } else {
+        log::LevelFilter::Error
+    };
     simple_logger::SimpleLogger::new()
         .with_level(level)
+        .with_module_level("tract_linalg", linalg)
         .init()
         .ok();
     match run(cli.command) {

@@ -37,9 +37,23 @@ pub fn shared() -> Option<PathBuf> {
 }
 
 /// Runs the `breedcam` binary built for this test run.
+///
+/// Cross-built tests run under qemu-user, which cannot start another aarch64 program by
+/// itself (no binfmt_misc here): `$BREEDCAM_TEST_RUNNER` (e.g. `qemu-aarch64-static -L
+/// /usr/aarch64-linux-gnu`, set by .ci/run) is then put in front of the binary.
 pub fn breedcam(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_breedcam"))
-        .args(args)
+    let exe = env!("CARGO_BIN_EXE_breedcam");
+    let runner = std::env::var("BREEDCAM_TEST_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    let mut cmd = match words.next() {
+        Some(program) if cfg!(not(target_arch = "x86_64")) => {
+            let mut c = Command::new(program);
+            c.args(words).arg(exe);
+            c
+        }
+        _ => Command::new(exe),
+    };
+    cmd.args(args)
         .current_dir(root())
         .output()
         .expect("running breedcam")
