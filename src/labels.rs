@@ -67,6 +67,17 @@ impl Labels {
                         name: cols[1].to_string(),
                         is_dog: cols.get(2) == Some(&"dog"),
                     }
+                } else if cols[0].len() > 10
+                    && cols[0].is_char_boundary(9)
+                    && is_wnid(&cols[0][..9])
+                    && matches!(cols[0].as_bytes()[9], b'-' | b'_' | b' ')
+                {
+                    // Stanford Dogs folder names: `n02085620-Chihuahua`, `n02085936-Maltese_dog`.
+                    Label {
+                        wnid: Some(cols[0][..9].to_string()),
+                        name: cols[0][10..].replace('_', " "),
+                        is_dog: cols.get(1) == Some(&"dog"),
+                    }
                 } else {
                     Label {
                         wnid: None,
@@ -184,6 +195,10 @@ mod tests {
             vec![false, false, true, true]
         );
         assert_eq!(l.entries[2].wnid.as_deref(), Some("n02085620"));
+        let stanford = Labels::parse("n02085620-Chihuahua\nn02085936-Maltese_dog\n");
+        assert_eq!(stanford.entries[1].name, "Maltese dog");
+        assert_eq!(stanford.entries[1].wnid.as_deref(), Some("n02085936"));
+        assert!(stanford.entries.iter().all(|l| l.is_dog));
         let breeds = Labels::parse("labrador\npoodle\n");
         assert!(breeds.entries.iter().all(|l| l.is_dog));
     }

@@ -13,6 +13,7 @@
 //! | [`scores`] | top-k, dog gating |
 
 pub mod error;
+pub mod eval;
 pub mod labels;
 pub mod model;
 pub mod preprocess;

@@ -82,6 +82,21 @@ enum Command {
         #[arg(required = true)]
         images: Vec<PathBuf>,
     },
+    /// Accuracy on a labelled folder: Stanford-Dogs layout (`n02085620-Chihuahua/*.jpg`) or
+    /// ImageNet-style file names (`n02085620_*.JPEG`); the label is the WordNet id.
+    Eval {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// A second model to run on the same photos, side by side with per-photo agreement.
+        #[arg(long)]
+        compare: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Crop::Centre)]
+        crop: Crop,
+        /// The whole report (per breed, per photo) as one JSON object.
+        #[arg(long)]
+        json: bool,
+        dir: PathBuf,
+    },
     /// Write an image's input tensor (raw bytes, the model's dtype and shape) to a file:
     /// the same bytes the golden tests feed to TFLite's reference interpreter.
     #[command(hide = true)]
@@ -165,6 +180,13 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             images,
         } => classify(&model, top, crop, json, &images),
         Command::Info { model, json } => info(&model, json),
+        Command::Eval {
+            model,
+            compare,
+            crop,
+            json,
+            dir,
+        } => eval(&model, compare.as_deref(), crop, json, &dir),
         Command::Tensor {
             model,
             crop,
@@ -323,4 +345,120 @@ fn info(args: &ModelArgs, json: bool) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(2)
     })
+}
+
+fn eval(
+    args: &ModelArgs,
+    compare: Option<&Path>,
+    crop: Crop,
+    json: bool,
+    dir: &Path,
+) -> anyhow::Result<ExitCode> {
+    use breedcam::eval::{agreement, collect, evaluate, Report};
+    let (photos, unlabelled) = collect(dir)?;
+    if photos.is_empty() {
+        return Err(breedcam::Error::BadInput {
+            path: dir.into(),
+            msg: "no labelled photos (nXXXXXXXX-Name/ or nXXXXXXXX_*.jpg)".into(),
+        }
+        .into());
+    }
+    let mut models = vec![args.load()?];
+    if let Some(m) = compare {
+        let other = ModelArgs {
+            model: Some(m.into()),
+            labels: None,
+            mean: None,
+            std: None,
+        };
+        models.push(other.load()?);
+    }
+    let bar = indicatif::ProgressBar::new((photos.len() * models.len()) as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} photos {elapsed} (eta {eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let reports: Vec<Report> = models
+        .iter()
+        .map(|m| evaluate(m, crop, &photos, &|| bar.inc(1)))
+        .collect::<Result<_, _>>()?;
+    bar.finish_and_clear();
+    if json {
+        let mut j = serde_json::json!({ "dir": dir, "crop": crop, "unlabelled": unlabelled, "reports": reports });
+        if let [a, b] = &reports[..] {
+            let (both, same) = agreement(a, b);
+            j["agreement"] = serde_json::json!({ "photos": both, "same_top1": same });
+        }
+        println!("{j}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for r in &reports {
+        println!("{}", r.model.display());
+        println!("  dog breeds:  {}", r.dogs.line());
+        println!("  all classes: {}", r.all.line());
+        if !r.unknown_ids.is_empty() {
+            println!(
+                "  {} photos of ids the model does not know (not counted)",
+                r.unknown_ids.len()
+            );
+        }
+        for (p, why) in &r.unreadable {
+            println!("  unreadable, skipped: {} ({why})", p.display());
+        }
+        let mut worst: Vec<_> = r.breeds.iter().filter(|(_, b)| b.top1 < b.n).collect();
+        worst.sort_by(|a, b| {
+            (a.1.top1 as f64 / a.1.n as f64)
+                .total_cmp(&(b.1.top1 as f64 / b.1.n as f64))
+                .then(a.0.cmp(b.0))
+        });
+        if !worst.is_empty() {
+            let list: Vec<String> = worst
+                .iter()
+                .take(5)
+                .map(|(_, b)| format!("{} {}/{}", b.name, b.top1, b.n))
+                .collect();
+            println!("  worst breeds: {}", list.join(", "));
+        }
+        if !r.confusions.is_empty() {
+            let name = |id: &str| {
+                r.breeds
+                    .get(id)
+                    .map(|b| b.name.clone())
+                    .unwrap_or_else(|| id.to_string())
+            };
+            let names = models
+                .iter()
+                .find(|m| m.path == r.model)
+                .and_then(|m| m.labels.as_ref());
+            let pred_name = |id: &str| {
+                names
+                    .and_then(|l| l.index_of_wnid(id))
+                    .map(|i| names.map(|l| l.entries[i].name.clone()).unwrap_or_default())
+                    .unwrap_or_else(|| id.to_string())
+            };
+            let list: Vec<String> = r
+                .confusions
+                .iter()
+                .take(5)
+                .map(|(t, p, n)| format!("{} -> {} ({n})", name(t), pred_name(p)))
+                .collect();
+            println!("  confusions: {}", list.join(", "));
+        }
+    }
+    if let [a, b] = &reports[..] {
+        let (both, same) = agreement(a, b);
+        println!(
+            "agreement: same top-1 breed on {same} of {both} photos ({:.1}%)",
+            100.0 * same as f64 / both.max(1) as f64
+        );
+    }
+    if !unlabelled.is_empty() {
+        println!(
+            "{} image files without a WordNet id in their folder or name were ignored",
+            unlabelled.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

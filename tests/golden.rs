@@ -126,6 +126,7 @@ fn check(fixture_name: &str) {
             case.photo
         );
     }
+    assert!(checked > 0, "no case of {fixture_name} could run");
 }
 
 #[test]

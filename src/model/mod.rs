@@ -46,7 +46,8 @@ pub enum NormSource {
     Flags,
     Metadata,
     Sidecar,
-    /// No statement anywhere: raw pixels for 8-bit inputs, [-1, 1] for float inputs.
+    /// No statement anywhere: raw pixels for 8-bit inputs (`q = p` for uint8, `q = p - 128`
+    /// for int8), [-1, 1] for float inputs.
     Default,
 }
 
@@ -158,11 +159,19 @@ impl Classifier {
             ),
             (None, None, _, _) => {
                 let n = match imported.input.quant {
-                    // q = p: x = (p - zp) * scale quantizes back to p.
-                    Some((scale, zp)) => Normalization {
-                        mean: vec![zp as f32],
-                        std: vec![1.0 / scale],
-                    },
+                    // Raw pixels onto the calibrated input range: q = p for uint8, q = p - 128
+                    // for int8, i.e. x = (p + qmin - zp) * scale.
+                    Some((scale, zp)) => {
+                        let qmin = if imported.input.dtype == "i8" {
+                            -128.0
+                        } else {
+                            0.0
+                        };
+                        Normalization {
+                            mean: vec![zp as f32 - qmin],
+                            std: vec![1.0 / scale],
+                        }
+                    }
                     None => Normalization {
                         mean: vec![127.5],
                         std: vec![127.5],

@@ -25,8 +25,8 @@ use tract_tflite::tflite::{self, ActivationFunctionType, BuiltinOperator, Paddin
 
 pub use metadata::Normalization;
 use ops::{
-    activation_range, AvgPool, BinKind, Binary, ClampF32, Dequantize, Lut8, QParams8, Quantize,
-    Softmax, Q8,
+    activation_range, AvgPool, BinKind, Binary, ClampF32, Dequantize, Lut8, Mean, QParams8,
+    Quantize, Softmax, UnaryF32, Q8,
 };
 
 /// Largest element count accepted for one tensor (a 4096x4096x4 f32 image is 64 M):
@@ -360,6 +360,11 @@ const OPS: &[(BuiltinOperator, Builder)] = &[
     (BuiltinOperator::RELU, relu),
     (BuiltinOperator::RELU6, relu6),
     (BuiltinOperator::LOGISTIC, logistic),
+    (BuiltinOperator::TANH, tanh),
+    (BuiltinOperator::HARD_SWISH, hard_swish),
+    (BuiltinOperator::MEAN, mean),
+    (BuiltinOperator::PAD, pad),
+    (BuiltinOperator::PADV2, pad),
 ];
 
 fn builder(op: BuiltinOperator) -> Option<Builder> {
@@ -1185,17 +1190,129 @@ fn relu6(im: &mut Importer, call: &Call) -> Result<()> {
     unary_activation(im, call, ActivationFunctionType::RELU6)
 }
 
-fn logistic(im: &mut Importer, call: &Call) -> Result<()> {
+/// An element-wise real function: a 256-entry table on 8-bit tensors (in the input's and
+/// output's own quantizations), or the f32 op.
+fn real_function(im: &mut Importer, call: &Call, f: UnaryF32) -> Result<()> {
     let xi = im.tensor(call.input(0)?)?;
     let yi = im.tensor(call.output())?;
     let x = im.wire(call.input(0)?)?;
-    let (Some(q), Some(pin), Some(pout)) = (Q8::of(xi.dt), xi.q, yi.q) else {
-        return invalid("float LOGISTIC is not supported yet");
+    let y = match (Q8::of(xi.dt), xi.q, yi.q) {
+        (Some(q), Some(pin), Some(pout)) => {
+            let what = format!("{f:?}").to_lowercase();
+            let lut = Lut8::real_fn(what, q, pin, yi.dt, pout, |v| f.apply(v))
+                .map_err(|e| tract_err(&e))?;
+            im.node(call, "", lut, &[x])?
+        }
+        (None, None, None) if xi.dt == DatumType::F32 => im.node(call, "", f, &[x])?,
+        _ => return invalid(format!("unsupported types {:?} -> {:?}", xi.dt, yi.dt)),
     };
-    let lut = Lut8::real_fn("logistic", q, pin, yi.dt, pout, |v| {
-        1.0 / (1.0 + (-v).exp())
-    })
-    .map_err(|e| tract_err(&e))?;
-    let y = im.node(call, "", lut, &[x])?;
+    im.produce(call, y)
+}
+
+fn logistic(im: &mut Importer, call: &Call) -> Result<()> {
+    real_function(im, call, UnaryF32::Logistic)
+}
+
+fn tanh(im: &mut Importer, call: &Call) -> Result<()> {
+    real_function(im, call, UnaryF32::Tanh)
+}
+
+fn hard_swish(im: &mut Importer, call: &Call) -> Result<()> {
+    real_function(im, call, UnaryF32::HardSwish)
+}
+
+/// The integer values of a constant tensor (axes, paddings).
+fn const_ints(im: &Importer, ix: i32) -> Result<Vec<i64>> {
+    let t = im.tensor(ix)?;
+    let tensor = im.const_tensor(&t)?;
+    let v = tensor.cast_to::<i64>().map_err(|e| tract_err(&e))?;
+    let v = v
+        .try_as_plain_ram()
+        .map_err(|e| tract_err(&e))?
+        .as_slice::<i64>()
+        .map_err(|e| tract_err(&e))?
+        .to_vec();
+    Ok(v)
+}
+
+fn mean(im: &mut Importer, call: &Call) -> Result<()> {
+    let keep_dims = call
+        .op
+        .builtin_options_as_reducer_options()
+        .is_some_and(|o| o.keep_dims());
+    let xi = im.tensor(call.input(0)?)?;
+    let yi = im.tensor(call.output())?;
+    let rank = xi.shape.len() as i64;
+    let mut axes = vec![];
+    for a in const_ints(im, call.input(1)?)? {
+        let a = if a < 0 { a + rank } else { a };
+        if !(0..rank).contains(&a) {
+            return invalid(format!("axis {a} out of range for rank {rank}"));
+        }
+        axes.push(a as usize);
+    }
+    axes.sort_unstable();
+    axes.dedup();
+    let quant = match (Q8::of(xi.dt), xi.q, yi.q) {
+        (Some(_), Some(a), Some(b)) if Q8::of(yi.dt).is_some() => Some((a, b)),
+        (None, None, None) if xi.dt == DatumType::F32 => None,
+        _ => return invalid(format!("unsupported types {:?} -> {:?}", xi.dt, yi.dt)),
+    };
+    let x = im.wire(call.input(0)?)?;
+    let y = im.node(
+        call,
+        "",
+        Mean {
+            axes,
+            keep_dims,
+            quant,
+            out_dt: yi.dt,
+        },
+        &[x],
+    )?;
+    im.produce(call, y)
+}
+
+fn pad(im: &mut Importer, call: &Call) -> Result<()> {
+    let xi = im.tensor(call.input(0)?)?;
+    let yi = im.tensor(call.output())?;
+    let pads = const_ints(im, call.input(1)?)?;
+    if pads.len() != 2 * xi.shape.len() || pads.iter().any(|&p| !(0..=4096).contains(&p)) {
+        return invalid(format!(
+            "paddings {pads:?} for a rank-{} input",
+            xi.shape.len()
+        ));
+    }
+    let pads: Vec<(usize, usize)> = pads
+        .chunks(2)
+        .map(|c| (c[0] as usize, c[1] as usize))
+        .collect();
+    // PAD fills with real 0 (the zero point when quantized); PADV2 with its third input.
+    let mut value = match call.optional_input(2) {
+        Some(v) => {
+            let vi = im.tensor(v)?;
+            let t = im.const_tensor(&vi)?;
+            if t.len() != 1 || t.datum_type().unquantized() != xi.dt.unquantized() {
+                return invalid("PADV2 constant must be one value of the input's type");
+            }
+            t.into_shape(&[]).map_err(|e| tract_err(&e))?
+        }
+        None => match (Q8::of(xi.dt), xi.q) {
+            (Some(Q8::I8), Some(p)) => tensor0(p.zero_point.clamp(-128, 127) as i8),
+            (Some(Q8::U8), Some(p)) => tensor0(p.zero_point.clamp(0, 255) as u8),
+            _ if xi.dt == DatumType::F32 => tensor0(0f32),
+            _ => return invalid(format!("PAD of {:?}", xi.dt)),
+        },
+    };
+    unsafe { value.set_datum_type(xi.dt) };
+    if xi.q != yi.q {
+        return invalid("PAD changes the quantization");
+    }
+    let x = im.wire(call.input(0)?)?;
+    let op = tract_core::ops::array::Pad {
+        pads,
+        mode: tract_core::ops::array::PadMode::Constant(value.into_arc_tensor()),
+    };
+    let y = im.node(call, "", op, &[x])?;
     im.produce(call, y)
 }

@@ -1,0 +1,274 @@
+//! Accuracy on labelled photos: top-1/3/5 over the dog breeds and over all classes, per
+//! breed, the most frequent confusions, and the agreement between two models.
+//!
+//! A photo's label is a WordNet id, read from its folder (Stanford Dogs layout,
+//! `n02085620-Chihuahua/x.jpg`) or its file name (ImageNet style, `n02085620_123.JPEG`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use serde::Serialize;
+
+use crate::model::Classifier;
+use crate::preprocess::{load_image, Crop};
+use crate::scores::top_k;
+use crate::Error;
+
+/// A photo and the WordNet id it shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Labelled {
+    pub path: PathBuf,
+    pub wnid: String,
+}
+
+fn wnid_prefix(name: &str) -> Option<&str> {
+    let id = name.get(..9)?;
+    let ok = id.starts_with('n') && id[1..].bytes().all(|b| b.is_ascii_digit());
+    let sep = name.as_bytes().get(9).copied();
+    (ok && matches!(sep, None | Some(b'-' | b'_' | b'.'))).then_some(id)
+}
+
+const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "bmp"];
+
+/// The labelled photos under `dir` (sorted by path), and the image files it found no label
+/// for.
+pub fn collect(dir: &Path) -> Result<(Vec<Labelled>, Vec<PathBuf>), Error> {
+    let mut labelled = vec![];
+    let mut unlabelled = vec![];
+    let mut stack = vec![(dir.to_path_buf(), None::<String>)];
+    while let Some((d, folder_id)) = stack.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|e| Error::io(&d, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(&d, e))?;
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if path.is_dir() {
+                let id = wnid_prefix(&name)
+                    .map(String::from)
+                    .or_else(|| folder_id.clone());
+                stack.push((path, id));
+                continue;
+            }
+            let ext = path
+                .extension()
+                .map(|e| e.to_string_lossy().to_lowercase())
+                .unwrap_or_default();
+            if !IMAGE_EXTENSIONS.contains(&ext.as_str()) {
+                continue;
+            }
+            match wnid_prefix(&name)
+                .map(String::from)
+                .or_else(|| folder_id.clone())
+            {
+                Some(wnid) => labelled.push(Labelled { path, wnid }),
+                None => unlabelled.push(path),
+            }
+        }
+    }
+    labelled.sort_by(|a, b| a.path.cmp(&b.path));
+    unlabelled.sort();
+    Ok((labelled, unlabelled))
+}
+
+/// One model's answer for one photo.
+#[derive(Clone, Debug, Serialize)]
+pub struct Answer {
+    pub path: PathBuf,
+    pub wnid: String,
+    /// Rank (0-based) of the true class among the dog classes / among all classes; `None`
+    /// beyond the top 5.
+    pub rank_dogs: Option<usize>,
+    pub rank_all: Option<usize>,
+    /// The best dog breed's WordNet id (or name when the labels have no ids).
+    pub predicted: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct TopK {
+    pub top1: usize,
+    pub top3: usize,
+    pub top5: usize,
+    pub n: usize,
+}
+
+impl TopK {
+    fn add(&mut self, rank: Option<usize>) {
+        self.n += 1;
+        self.top1 += rank.is_some_and(|r| r < 1) as usize;
+        self.top3 += rank.is_some_and(|r| r < 3) as usize;
+        self.top5 += rank.is_some_and(|r| r < 5) as usize;
+    }
+    pub fn pct(&self, hits: usize) -> f64 {
+        if self.n == 0 {
+            0.0
+        } else {
+            100.0 * hits as f64 / self.n as f64
+        }
+    }
+    pub fn line(&self) -> String {
+        format!(
+            "top-1 {:.1}% top-3 {:.1}% top-5 {:.1}% (n={})",
+            self.pct(self.top1),
+            self.pct(self.top3),
+            self.pct(self.top5),
+            self.n
+        )
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct BreedResult {
+    pub name: String,
+    pub n: usize,
+    pub top1: usize,
+}
+
+/// The result of evaluating one model on a folder.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Report {
+    pub model: PathBuf,
+    pub dogs: TopK,
+    pub all: TopK,
+    /// Per WordNet id.
+    pub breeds: BTreeMap<String, BreedResult>,
+    /// (true id, predicted id) -> count, for wrong top-1 answers.
+    pub confusions: Vec<(String, String, usize)>,
+    /// Photos whose id the model does not know (not counted in n).
+    pub unknown_ids: Vec<Labelled>,
+    /// Photos that could not be read, with the reason.
+    pub unreadable: Vec<(PathBuf, String)>,
+    pub answers: Vec<Answer>,
+}
+
+/// Runs `model` over `photos`; decoding and resizing run on other threads beside inference.
+/// `progress` is called after each photo.
+pub fn evaluate(
+    model: &Classifier,
+    crop: Crop,
+    photos: &[Labelled],
+    progress: &dyn Fn(),
+) -> Result<Report, Error> {
+    let labels = model.labels.as_ref().ok_or_else(|| Error::BadInput {
+        path: model.path.clone(),
+        msg: "eval needs labels with WordNet ids".into(),
+    })?;
+    let pre = model.preprocessor(crop)?;
+    let mut report = Report {
+        model: model.path.clone(),
+        ..Report::default()
+    };
+    let known: Vec<(usize, &Labelled, usize)> = photos
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| match labels.index_of_wnid(&p.wnid) {
+            Some(class) => Some((i, p, class)),
+            None => {
+                report.unknown_ids.push(p.clone());
+                None
+            }
+        })
+        .collect();
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4);
+    let mut confusions: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| -> Result<(), Error> {
+        let (tx, rx) =
+            mpsc::sync_channel::<(usize, Result<tract_core::prelude::Tensor, Error>)>(2 * workers);
+        for _ in 0..workers {
+            let (tx, next, known, pre) = (tx.clone(), &next, &known, &pre);
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some((_, photo, _)) = known.get(i) else {
+                    break;
+                };
+                let t = load_image(&photo.path).and_then(|img| pre.prepare(&img));
+                if tx.send((i, t)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        let mut answers: Vec<Option<Answer>> = vec![None; known.len()];
+        for (i, tensor) in rx {
+            let (_, photo, class) = known[i];
+            progress();
+            let tensor = match tensor {
+                Ok(t) => t,
+                Err(e) => {
+                    report.unreadable.push((photo.path.clone(), e.to_string()));
+                    continue;
+                }
+            };
+            let probs = model.run(tensor)?;
+            let dogs = top_k(&probs, 5, |c| labels.entries[c].is_dog);
+            let all = top_k(&probs, 5, |_| true);
+            let best = dogs.first().copied().unwrap_or(all[0]);
+            let entry = &labels.entries[best];
+            let predicted = entry.wnid.clone().unwrap_or_else(|| entry.name.clone());
+            answers[i] = Some(Answer {
+                path: photo.path.clone(),
+                wnid: photo.wnid.clone(),
+                rank_dogs: dogs.iter().position(|&c| c == class),
+                rank_all: all.iter().position(|&c| c == class),
+                predicted,
+            });
+        }
+        report.answers = answers.into_iter().flatten().collect();
+        Ok(())
+    })?;
+    report.unreadable.sort();
+    for a in &report.answers {
+        report.dogs.add(a.rank_dogs);
+        report.all.add(a.rank_all);
+        let class = labels.index_of_wnid(&a.wnid).unwrap_or(0);
+        let b = report.breeds.entry(a.wnid.clone()).or_default();
+        b.name = labels.entries[class].name.clone();
+        b.n += 1;
+        b.top1 += (a.rank_dogs == Some(0)) as usize;
+        if a.rank_dogs != Some(0) {
+            *confusions
+                .entry((a.wnid.clone(), a.predicted.clone()))
+                .or_default() += 1;
+        }
+    }
+    let mut confusions: Vec<_> = confusions
+        .into_iter()
+        .map(|((t, p), n)| (t, p, n))
+        .collect();
+    confusions.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+    report.confusions = confusions;
+    Ok(report)
+}
+
+/// Per-photo agreement of two reports on the same photos: (photos both answered, same
+/// top-1 breed).
+pub fn agreement(a: &Report, b: &Report) -> (usize, usize) {
+    let theirs: BTreeMap<&Path, &Answer> =
+        b.answers.iter().map(|x| (x.path.as_path(), x)).collect();
+    let mut both = 0;
+    let mut same = 0;
+    for x in &a.answers {
+        if let Some(y) = theirs.get(x.path.as_path()) {
+            both += 1;
+            same += (x.predicted == y.predicted) as usize;
+        }
+    }
+    (both, same)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_come_from_folders_or_file_names() {
+        assert_eq!(wnid_prefix("n02085620-Chihuahua"), Some("n02085620"));
+        assert_eq!(wnid_prefix("n02085620_10074.jpg"), Some("n02085620"));
+        assert_eq!(wnid_prefix("n02085620.jpg"), Some("n02085620"));
+        assert_eq!(wnid_prefix("n0208562x_1.jpg"), None);
+        assert_eq!(wnid_prefix("dog.jpg"), None);
+    }
+}
