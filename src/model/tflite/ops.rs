@@ -35,9 +35,12 @@ impl QParams8 {
     pub fn dequantize(&self, q: i32) -> f32 {
         (q - self.zero_point) as f32 * self.scale
     }
-    /// Nearest quantized value, ties away from zero (TFLite's `std::round`), not clamped.
+    /// Nearest quantized value, not clamped. Like TFLite's QUANTIZE kernels (builtin and
+    /// XNNPACK alike) this multiplies by the f32 inverse of the scale rather than dividing:
+    /// inputs normalised as `(p - 127.5) / 127.5` sit exactly on rounding ties, and the two
+    /// forms break those ties differently.
     pub fn quantize_unclamped(&self, x: f32) -> i32 {
-        let v = (x / self.scale).round();
+        let v = (x * (1.0 / self.scale)).round();
         let v = v.clamp(i32::MIN as f32 / 2.0, i32::MAX as f32 / 2.0);
         v as i32 + self.zero_point
     }
