@@ -16,6 +16,7 @@ pub mod error;
 pub mod eval;
 pub mod labels;
 pub mod model;
+pub mod overlay;
 pub mod preprocess;
 pub mod scores;
 

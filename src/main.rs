@@ -105,8 +105,10 @@ enum Command {
         model: ModelArgs,
         #[arg(long, value_enum, default_value_t = Crop::Centre)]
         crop: Crop,
-        image: PathBuf,
+        /// With several images: a directory, written as DIR/<image file name>.bin.
         out: PathBuf,
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
     },
     /// Run the model on a raw input tensor file; write the raw output tensor.
     #[command(hide = true)]
@@ -141,6 +143,12 @@ fn exit_code(e: &anyhow::Error) -> u8 {
 }
 
 fn main() -> ExitCode {
+    // Like other Unix tools, end quietly when the reader of our output goes away
+    // (`breedcam eval ... | head`) instead of panicking on a broken pipe.
+    // SAFETY: resetting a signal disposition before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let level = match (cli.quiet, cli.verbose) {
         (true, _) => log::LevelFilter::Error,
@@ -190,13 +198,23 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Tensor {
             model,
             crop,
-            image,
+            images,
             out,
         } => {
             let c = model.load()?;
-            let t = c.preprocessor(crop)?.prepare(&load_image(&image)?)?;
-            std::fs::write(&out, breedcam::model::tensor_bytes(&t)?)
-                .with_context(|| format!("writing {}", out.display()))?;
+            let pre = c.preprocessor(crop)?;
+            for image in &images {
+                let t = pre.prepare(&load_image(image)?)?;
+                let dest = match images.len() {
+                    1 => out.clone(),
+                    _ => out.join(format!(
+                        "{}.bin",
+                        image.file_name().unwrap_or_default().to_string_lossy()
+                    )),
+                };
+                std::fs::write(&dest, breedcam::model::tensor_bytes(&t)?)
+                    .with_context(|| format!("writing {}", dest.display()))?;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::RunRaw { model, input, out } => {

@@ -235,3 +235,26 @@ fn one_bad_image_does_not_stop_the_others() {
     assert!(stdout(&o).contains("cat.bmp: no dog"), "{}", stdout(&o));
     assert!(stderr(&o).contains("Cargo.toml"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    // `breedcam info | head -1`: the reader goes away; no panic, no error message.
+    use std::process::{Command, Stdio};
+    if cfg!(not(target_arch = "x86_64")) {
+        return; // spawned through qemu there; the signal path is the same code
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_breedcam"))
+        .args(["info"])
+        .current_dir(common::root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "{err}"
+    );
+}

@@ -198,3 +198,29 @@ fn damaged_default_model_never_panics() {
     eprintln!("damaged models: {ok} imported, {refused} refused");
     assert_eq!(ok + refused, 300);
 }
+
+#[test]
+fn fuzz_seed_corpus_imports_as_intended() {
+    // fuzz/seeds/import is written by `cargo run --example make_fuzz_seeds`; the valid seeds
+    // must import (so the fuzzer starts from deep inside the importer), the broken ones fail.
+    let dir = common::root().join("fuzz/seeds/import");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 10, "{} seeds", names.len());
+    for path in names {
+        let bytes = std::fs::read(&path).unwrap();
+        let name = path.file_stem().unwrap().to_str().unwrap();
+        let result = import(&bytes);
+        match name {
+            "unsupported_cumsum" => assert!(matches!(result, Err(ImportError::Unsupported(_)))),
+            "bad_tensor_index" => assert!(matches!(result, Err(ImportError::Corrupt(_)))),
+            _ => {
+                let imported = result.unwrap_or_else(|e| panic!("{name}: {e}"));
+                imported.model.into_optimized().unwrap();
+            }
+        }
+    }
+}

@@ -67,7 +67,7 @@ def main():
                 where, rel = photo.split(":", 1)
                 photo_path = os.path.join(a.shared, "data", "photos", rel) if where == "shared" else rel
                 inp, out = os.path.join(tmp, "in.bin"), os.path.join(tmp, "out.bin")
-                subprocess.check_call([a.breedcam, "tensor", "--model", model_path, photo_path, inp])
+                subprocess.check_call([a.breedcam, "tensor", "--model", model_path, inp, photo_path])
                 outs = {}
                 for kernels in ("xnnpack", "builtin"):
                     subprocess.check_call([sys.executable, ref, "run", model_path, inp, out, "--kernels", kernels],

@@ -1,0 +1,12 @@
+//! The TFLite loader on arbitrary bytes: verify, survey, import, and let tract optimise
+//! whatever imported. Any panic, abort, timeout or out-of-memory is a finding.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = breedcam::model::tflite::survey(data);
+    if let Ok(imported) = breedcam::model::tflite::import(data) {
+        let _ = imported.model.into_optimized();
+    }
+});
