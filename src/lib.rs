@@ -12,6 +12,8 @@
 //! | [`labels`] | ImageNet / breed labels, WordNet ids, which classes are dogs |
 //! | [`scores`] | top-k, dog gating |
 
+pub mod bench;
+pub mod display;
 pub mod error;
 pub mod eval;
 pub mod labels;

@@ -97,6 +97,34 @@ enum Command {
         json: bool,
         dir: PathBuf,
     },
+    /// Field benchmark: per-stage latency (p50/p90/p99/max), fps, peak memory, board facts.
+    Bench {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// `synthetic` (made-up 640x480 JPEG frames) or a folder of images.
+        #[arg(long, default_value = "synthetic")]
+        source: String,
+        /// Timed frames.
+        #[arg(long, default_value_t = 50)]
+        frames: usize,
+        /// Untimed frames first.
+        #[arg(long, default_value_t = 5)]
+        warmup: usize,
+        /// Threads for tract's matrix products.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        #[arg(long, value_enum, default_value_t = Crop::Centre)]
+        crop: Crop,
+        /// `none` or `png:DIR`.
+        #[arg(long, default_value = "none")]
+        display: String,
+        /// Screen size the overlay is drawn at.
+        #[arg(long, default_value = "800x480")]
+        screen: String,
+        /// One self-describing JSON record.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write an image's input tensor (raw bytes, the model's dtype and shape) to a file:
     /// the same bytes the golden tests feed to TFLite's reference interpreter.
     #[command(hide = true)]
@@ -188,6 +216,19 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             images,
         } => classify(&model, top, crop, json, &images),
         Command::Info { model, json } => info(&model, json),
+        Command::Bench {
+            model,
+            source,
+            frames,
+            warmup,
+            threads,
+            crop,
+            display,
+            screen,
+            json,
+        } => bench(
+            &model, &source, frames, warmup, threads, crop, &display, &screen, json,
+        ),
         Command::Eval {
             model,
             compare,
@@ -478,5 +519,109 @@ fn eval(
             unlabelled.len()
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn bench(
+    args: &ModelArgs,
+    source: &str,
+    frames: usize,
+    warmup: usize,
+    threads: usize,
+    crop: Crop,
+    display: &str,
+    screen: &str,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    use breedcam::bench::{run, Options, Source};
+    let bad = |msg: &str| breedcam::Error::BadInput {
+        path: screen.into(),
+        msg: msg.into(),
+    };
+    let (w, h) = screen
+        .split_once('x')
+        .ok_or_else(|| bad("screen size must be WxH"))?;
+    let (w, h): (u32, u32) = (
+        w.parse().map_err(|_| bad("bad width"))?,
+        h.parse().map_err(|_| bad("bad height"))?,
+    );
+    if w == 0 || h == 0 || w > 8192 || h > 8192 || frames == 0 || threads == 0 {
+        return Err(bad("screen 1..8192 pixels a side, at least one frame and one thread").into());
+    }
+    if threads > 1 {
+        breedcam::model::set_threads(threads);
+    }
+    let src = match source {
+        "synthetic" => Source::synthetic(8, 640, 480)?,
+        "camera" => anyhow::bail!(
+            "--source camera: V4L2 capture is not built yet; use synthetic or a folder"
+        ),
+        dir => Source::dir(Path::new(dir))?,
+    };
+    let model = args.load()?;
+    let mut screen = breedcam::display::open(display, w, h)?;
+    let report = run(
+        &model,
+        &src,
+        screen.as_mut(),
+        &Options {
+            frames,
+            warmup,
+            threads,
+            crop,
+        },
+    )?;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let b = &report.board;
+    println!(
+        "breedcam {} bench: {} ({:.1} MB, sha256 {}), {}, {} thread(s), {} frames after {} warm-up",
+        report.breedcam_version,
+        report.model.display(),
+        report.model_bytes as f64 / 1e6,
+        &report.model_sha256[..12],
+        report.source,
+        report.threads,
+        report.frames,
+        report.warmup
+    );
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let temp = |t: Option<f64>| t.map_or("-".to_string(), |t| format!("{t:.1} C"));
+    println!(
+        "board: {} | {} cores {} | {} | governor {} {} | temp {} -> {} | throttled {}",
+        opt(&b.cpu_model),
+        b.cores,
+        b.arch,
+        opt(&b.board_model),
+        opt(&b.governor),
+        b.freq_mhz.map_or("-".into(), |f| format!("{f:.0} MHz")),
+        temp(b.temp_start_c),
+        temp(b.temp_end_c),
+        opt(&b.throttled)
+    );
+    println!(
+        "model: import {:.0} ms, optimise {:.0} ms",
+        report.model_import_ms, report.model_optimise_ms
+    );
+    println!(
+        "{:<12} {:>9} {:>9} {:>9} {:>9}   (ms)",
+        "stage", "p50", "p90", "p99", "max"
+    );
+    for s in &report.stages {
+        println!(
+            "{:<12} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+            s.name, s.p50, s.p90, s.p99, s.max
+        );
+    }
+    println!(
+        "end to end: {:.2} fps; peak RSS {}",
+        report.fps,
+        report
+            .peak_rss_mib
+            .map_or("-".into(), |m| format!("{m:.0} MiB"))
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -81,6 +81,11 @@ pub struct Classifier {
     pub file_size: usize,
     /// Whether the model ends in a softmax (else `run` applies one to its logits).
     pub output_is_probability: bool,
+    /// Time to verify and import the file, and to optimise and plan the graph (ms).
+    pub import_ms: f64,
+    pub optimise_ms: f64,
+    /// sha256 of the model file, hex.
+    pub sha256: String,
     plan: Arc<TypedSimplePlan>,
 }
 
@@ -120,7 +125,9 @@ impl Classifier {
             path: path.into(),
             cause,
         };
+        let started = std::time::Instant::now();
         let imported = tflite::import(&bytes).map_err(model_err)?;
+        let import_ms = started.elapsed().as_secs_f64() * 1e3;
         let output_is_probability = imported.output_is_probability;
         let sidecar = sidecar_for(path)?;
 
@@ -220,6 +227,7 @@ impl Classifier {
             .into_optimized()
             .map_err(|e| model_err(tflite::ImportError::Invalid(format!("{e:#}"))))?;
         let plan = optimised.into_runnable()?;
+        let optimise_ms = started.elapsed().as_secs_f64() * 1e3 - import_ms;
         Ok(Classifier {
             path: path.into(),
             input: imported.input,
@@ -230,6 +238,9 @@ impl Classifier {
             labels,
             file_size: bytes.len(),
             output_is_probability,
+            import_ms,
+            optimise_ms,
+            sha256: format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&bytes)),
             plan,
         })
     }
@@ -319,6 +330,16 @@ pub fn tensor_bytes(t: &Tensor) -> Result<Vec<u8>, Error> {
             )))
         }
     })
+}
+
+/// Use `n` threads for tract's matrix products from now on (1 = single-threaded).
+pub fn set_threads(n: usize) {
+    use tract_linalg::multithread::{set_default_executor, Executor};
+    set_default_executor(if n > 1 {
+        Executor::multithread(n)
+    } else {
+        Executor::SingleThread
+    });
 }
 
 /// An output tensor as f32 values.

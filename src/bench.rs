@@ -1,0 +1,357 @@
+//! The field benchmark: the kiosk's own stages, timed one by one on this board, with the
+//! facts about the board that make two reports comparable.
+//!
+//! Stages per frame: capture (the frame's bytes from the source), decode, crop+resize,
+//! quantize, inference, overlay (verdict + drawing the screen), present (the display).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::display::Display;
+use crate::model::Classifier;
+use crate::overlay::{draw, Canvas, View};
+use crate::preprocess::{decode_image, Crop};
+use crate::scores::verdict;
+use crate::Error;
+
+pub const STAGES: [&str; 7] = [
+    "capture",
+    "decode",
+    "crop+resize",
+    "quantize",
+    "inference",
+    "overlay",
+    "present",
+];
+
+/// Where frames come from.
+pub enum Source {
+    /// `count` different 640x480 JPEG frames made at start (a camera's MJPEG, without a camera).
+    Synthetic { frames: Vec<Vec<u8>> },
+    /// The image files of a folder, read from disk each time, in a loop.
+    Dir { files: Vec<PathBuf> },
+}
+
+impl Source {
+    /// Made-up frames: smooth colour fields with a moving bright blob, JPEG-encoded.
+    pub fn synthetic(count: usize, width: u32, height: u32) -> Result<Source, Error> {
+        let mut frames = vec![];
+        for i in 0..count.max(1) {
+            let cx = width as f32 * (0.3 + 0.4 * (i as f32 / count.max(1) as f32));
+            let img = image::RgbImage::from_fn(width, height, |x, y| {
+                let d = ((x as f32 - cx).powi(2) + (y as f32 - height as f32 / 2.0).powi(2)).sqrt();
+                let blob = (255.0 - d).clamp(0.0, 255.0) as u8;
+                image::Rgb([
+                    blob.saturating_add((x % 64) as u8),
+                    (y * 255 / height.max(1)) as u8,
+                    96u8.wrapping_add((i as u8).wrapping_mul(40)),
+                ])
+            });
+            let mut jpeg = vec![];
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 85)
+                .encode_image(&img)
+                .map_err(|e| Error::Runtime(format!("encoding a synthetic frame: {e}")))?;
+            frames.push(jpeg);
+        }
+        Ok(Source::Synthetic { frames })
+    }
+
+    pub fn dir(dir: &Path) -> Result<Source, Error> {
+        let mut files = vec![];
+        for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+            let path = entry.map_err(|e| Error::io(dir, e))?.path();
+            let ext = path
+                .extension()
+                .map(|e| e.to_string_lossy().to_lowercase())
+                .unwrap_or_default();
+            if ["jpg", "jpeg", "png", "bmp"].contains(&ext.as_str()) {
+                files.push(path);
+            }
+        }
+        files.sort();
+        if files.is_empty() {
+            return Err(Error::BadInput {
+                path: dir.into(),
+                msg: "no JPEG, PNG or BMP files".into(),
+            });
+        }
+        Ok(Source::Dir { files })
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Source::Synthetic { frames } => format!("synthetic ({} JPEG frames)", frames.len()),
+            Source::Dir { files } => format!(
+                "{} files from {}",
+                files.len(),
+                files[0].parent().unwrap_or(Path::new(".")).display()
+            ),
+        }
+    }
+
+    fn capture(&self, i: usize) -> Result<(Vec<u8>, String), Error> {
+        match self {
+            Source::Synthetic { frames } => Ok((
+                frames[i % frames.len()].clone(),
+                format!("synthetic #{}", i % frames.len()),
+            )),
+            Source::Dir { files } => {
+                let p = &files[i % files.len()];
+                Ok((
+                    std::fs::read(p).map_err(|e| Error::io(p, e))?,
+                    p.display().to_string(),
+                ))
+            }
+        }
+    }
+}
+
+/// Latency statistics of one stage, in milliseconds.
+#[derive(Clone, Debug, Serialize)]
+pub struct Stage {
+    pub name: String,
+    pub n: usize,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+    pub mean: f64,
+}
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+impl Stage {
+    fn of(name: &str, samples: &[f64]) -> Stage {
+        let mut s = samples.to_vec();
+        s.sort_by(f64::total_cmp);
+        Stage {
+            name: name.into(),
+            n: s.len(),
+            p50: percentile(&s, 0.50),
+            p90: percentile(&s, 0.90),
+            p99: percentile(&s, 0.99),
+            max: s.last().copied().unwrap_or(0.0),
+            mean: if s.is_empty() {
+                0.0
+            } else {
+                s.iter().sum::<f64>() / s.len() as f64
+            },
+        }
+    }
+}
+
+/// Facts about the machine that make reports from different boards comparable.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Board {
+    pub cpu_model: Option<String>,
+    pub cores: usize,
+    pub arch: String,
+    /// `/proc/device-tree/model` (a Pi says "Raspberry Pi 4 Model B Rev 1.4").
+    pub board_model: Option<String>,
+    pub governor: Option<String>,
+    pub freq_mhz: Option<f64>,
+    pub temp_start_c: Option<f64>,
+    pub temp_end_c: Option<f64>,
+    /// The firmware's throttling flags (Pi): bit 0 under-voltage, 1 frequency capped,
+    /// 2 throttled, 3 soft temperature limit; bits 16-19 the same "has occurred".
+    pub throttled: Option<String>,
+    pub kernel: Option<String>,
+}
+
+fn read_trim(path: &str) -> Option<String> {
+    let s = std::fs::read_to_string(path).ok()?;
+    let s = s
+        .trim_matches(|c: char| c.is_whitespace() || c == '\0')
+        .to_string();
+    (!s.is_empty()).then_some(s)
+}
+
+pub fn temperature_c() -> Option<f64> {
+    read_trim("/sys/class/thermal/thermal_zone0/temp")?
+        .parse::<f64>()
+        .ok()
+        .map(|m| m / 1000.0)
+}
+
+impl Board {
+    pub fn read() -> Board {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let field = |key: &str| {
+            cpuinfo.lines().find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                (k.trim() == key).then(|| v.trim().to_string())
+            })
+        };
+        Board {
+            cpu_model: field("model name")
+                .or_else(|| field("Model"))
+                .or_else(|| field("Hardware")),
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            arch: std::env::consts::ARCH.into(),
+            board_model: read_trim("/proc/device-tree/model"),
+            governor: read_trim("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
+            freq_mhz: read_trim("/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq")
+                .and_then(|k| k.parse::<f64>().ok())
+                .map(|k| k / 1000.0),
+            temp_start_c: temperature_c(),
+            temp_end_c: None,
+            throttled: read_trim("/sys/devices/platform/soc/soc:firmware/get_throttled"),
+            kernel: read_trim("/proc/sys/kernel/osrelease"),
+        }
+    }
+}
+
+/// Peak resident memory of this process (VmHWM), in MiB.
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
+}
+
+/// One benchmark run: a self-describing record.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub schema: &'static str,
+    pub breedcam_version: &'static str,
+    pub model: PathBuf,
+    pub model_sha256: String,
+    pub model_bytes: usize,
+    pub model_import_ms: f64,
+    pub model_optimise_ms: f64,
+    pub source: String,
+    pub display: String,
+    pub threads: usize,
+    pub warmup: usize,
+    pub frames: usize,
+    pub stages: Vec<Stage>,
+    /// Frames per second through all stages, one after the other.
+    pub fps: f64,
+    pub peak_rss_mib: Option<f64>,
+    pub board: Board,
+    /// Seconds since the Unix epoch when the run started.
+    pub started_unix: u64,
+}
+
+pub struct Options {
+    pub frames: usize,
+    pub warmup: usize,
+    pub threads: usize,
+    pub crop: Crop,
+}
+
+/// Runs `warmup` untimed frames, then `frames` timed ones, through every stage.
+pub fn run(
+    model: &Classifier,
+    source: &Source,
+    display: &mut dyn Display,
+    opts: &Options,
+) -> Result<Report, Error> {
+    let labels = model.labels.as_ref().ok_or_else(|| Error::BadInput {
+        path: model.path.clone(),
+        msg: "bench needs labels".into(),
+    })?;
+    let pre = model.preprocessor(opts.crop)?;
+    let (w, h) = display.size();
+    let mut canvas = Canvas::new(w, h);
+    let mut board = Board::read();
+    let started_unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut samples: Vec<Vec<f64>> = vec![vec![]; STAGES.len()];
+    let mut last_inference_ms = 0.0;
+    let mut total = 0.0;
+    for i in 0..opts.warmup + opts.frames {
+        // marks[k]..marks[k + 1] is stage k.
+        let mut marks = [Instant::now(); 8];
+        let (bytes, name) = source.capture(i)?;
+        marks[1] = Instant::now();
+        let img = decode_image(&bytes).map_err(|msg| Error::BadInput {
+            path: name.into(),
+            msg,
+        })?;
+        marks[2] = Instant::now();
+        let fitted = pre.fit(&img);
+        marks[3] = Instant::now();
+        let tensor = pre.tensor(&fitted)?;
+        marks[4] = Instant::now();
+        let probs = model.run(tensor)?;
+        marks[5] = Instant::now();
+        let frame_ms = (marks[5] - marks[0]).as_secs_f64() * 1e3;
+        let view = View::from_verdict(
+            &verdict(labels, &probs, 3),
+            last_inference_ms,
+            1e3 / frame_ms.max(1e-3),
+        );
+        let _ = draw(&mut canvas, Some(&img), &view);
+        marks[6] = Instant::now();
+        display.present(&canvas)?;
+        marks[7] = Instant::now();
+        let t: Vec<f64> = marks
+            .windows(2)
+            .map(|w| (w[1] - w[0]).as_secs_f64() * 1e3)
+            .collect();
+        last_inference_ms = t[4];
+        if i >= opts.warmup {
+            for (s, &v) in samples.iter_mut().zip(&t) {
+                s.push(v);
+            }
+            total += t.iter().sum::<f64>();
+        }
+    }
+    board.temp_end_c = temperature_c();
+    Ok(Report {
+        schema: "breedcam.bench/1",
+        breedcam_version: env!("CARGO_PKG_VERSION"),
+        model: model.path.clone(),
+        model_sha256: model.sha256.clone(),
+        model_bytes: model.file_size,
+        model_import_ms: model.import_ms,
+        model_optimise_ms: model.optimise_ms,
+        source: source.describe(),
+        display: display.describe(),
+        threads: opts.threads,
+        warmup: opts.warmup,
+        frames: opts.frames,
+        stages: STAGES
+            .iter()
+            .zip(&samples)
+            .map(|(n, s)| Stage::of(n, s))
+            .collect(),
+        fps: if total > 0.0 {
+            opts.frames as f64 * 1e3 / total
+        } else {
+            0.0
+        },
+        peak_rss_mib: peak_rss_mib(),
+        board,
+        started_unix,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let s: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&s, 0.5), 50.0);
+        assert_eq!(percentile(&s, 0.9), 90.0);
+        assert_eq!(percentile(&s, 0.99), 99.0);
+        assert_eq!(percentile(&[7.0], 0.99), 7.0);
+    }
+}
