@@ -1,0 +1,64 @@
+//! criterion benches of the kiosk's stages: preprocessing a 640x480 camera frame, inference
+//! of the default model, drawing the overlay. Compare runs as ratios within one session
+//! (`cargo bench -- --save-baseline before` ... `--baseline before`); machines are noisy.
+
+use breedcam::bench::Source;
+use breedcam::model::{default_model_path, Classifier, LoadOptions};
+use breedcam::overlay::{draw, Canvas, Line, View};
+use breedcam::preprocess::{decode_image, Crop};
+use criterion::{criterion_group, criterion_main, Criterion};
+
+fn frame_jpeg() -> Vec<u8> {
+    match Source::synthetic(1, 640, 480).expect("synthetic frame") {
+        Source::Synthetic { mut frames } => frames.remove(0),
+        Source::Dir { .. } => unreachable!(),
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let model =
+        Classifier::load(&default_model_path(), &LoadOptions::default()).expect("default model");
+    let pre = model.preprocessor(Crop::Centre).expect("preprocessor");
+    let jpeg = frame_jpeg();
+    let img = decode_image(&jpeg).expect("decode");
+    c.bench_function("decode 640x480 jpeg", |b| {
+        b.iter(|| decode_image(&jpeg).unwrap())
+    });
+    c.bench_function("crop+resize 640x480 -> 224", |b| b.iter(|| pre.fit(&img)));
+    let fitted = pre.fit(&img);
+    c.bench_function("quantize 224x224", |b| {
+        b.iter(|| pre.tensor(&fitted).unwrap())
+    });
+    let tensor = pre.tensor(&fitted).unwrap();
+    let mut g = c.benchmark_group("inference");
+    g.sample_size(20);
+    g.bench_function("efficientnet_lite0_int8 (1 thread)", |b| {
+        b.iter(|| model.run_raw(tensor.clone()).unwrap())
+    });
+    g.finish();
+    let view = View {
+        breeds: vec![
+            Line {
+                name: "Eskimo dog".into(),
+                probability: 0.39,
+            },
+            Line {
+                name: "Siberian husky".into(),
+                probability: 0.22,
+            },
+            Line {
+                name: "Norwegian elkhound".into(),
+                probability: 0.13,
+            },
+        ],
+        headline: None,
+        corner: "219 ms  4.5 fps".into(),
+    };
+    let mut canvas = Canvas::new(800, 480);
+    c.bench_function("overlay 800x480", |b| {
+        b.iter(|| draw(&mut canvas, Some(&img), &view).unwrap())
+    });
+}
+
+criterion_group!(pipeline, benches);
+criterion_main!(pipeline);
