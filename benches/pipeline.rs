@@ -2,17 +2,17 @@
 //! of the default model, drawing the overlay. Compare runs as ratios within one session
 //! (`cargo bench -- --save-baseline before` ... `--baseline before`); machines are noisy.
 
-use breedcam::bench::Source;
+use breedcam::camera::{FrameSource, Synthetic};
 use breedcam::model::{default_model_path, Classifier, LoadOptions};
 use breedcam::overlay::{draw, Canvas, Line, View};
 use breedcam::preprocess::{decode_image, Crop};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn frame_jpeg() -> Vec<u8> {
-    match Source::synthetic(1, 640, 480).expect("synthetic frame") {
-        Source::Synthetic { mut frames } => frames.remove(0),
-        Source::Dir { .. } => unreachable!(),
-    }
+    Synthetic::new(1, 640, 480)
+        .and_then(|mut s| s.next_frame())
+        .expect("synthetic frame")
+        .data
 }
 
 fn benches(c: &mut Criterion) {

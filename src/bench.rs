@@ -4,15 +4,16 @@
 //! Stages per frame: capture (the frame's bytes from the source), decode, crop+resize,
 //! quantize, inference, overlay (verdict + drawing the screen), present (the display).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::camera::{decode, FrameSource};
 use crate::display::Display;
 use crate::model::Classifier;
 use crate::overlay::{draw, Canvas, View};
-use crate::preprocess::{decode_image, Crop};
+use crate::preprocess::Crop;
 use crate::scores::verdict;
 use crate::Error;
 
@@ -25,88 +26,6 @@ pub const STAGES: [&str; 7] = [
     "overlay",
     "present",
 ];
-
-/// Where frames come from.
-pub enum Source {
-    /// `count` different 640x480 JPEG frames made at start (a camera's MJPEG, without a camera).
-    Synthetic { frames: Vec<Vec<u8>> },
-    /// The image files of a folder, read from disk each time, in a loop.
-    Dir { files: Vec<PathBuf> },
-}
-
-impl Source {
-    /// Made-up frames: smooth colour fields with a moving bright blob, JPEG-encoded.
-    pub fn synthetic(count: usize, width: u32, height: u32) -> Result<Source, Error> {
-        let mut frames = vec![];
-        for i in 0..count.max(1) {
-            let cx = width as f32 * (0.3 + 0.4 * (i as f32 / count.max(1) as f32));
-            let img = image::RgbImage::from_fn(width, height, |x, y| {
-                let d = ((x as f32 - cx).powi(2) + (y as f32 - height as f32 / 2.0).powi(2)).sqrt();
-                let blob = (255.0 - d).clamp(0.0, 255.0) as u8;
-                image::Rgb([
-                    blob.saturating_add((x % 64) as u8),
-                    (y * 255 / height.max(1)) as u8,
-                    96u8.wrapping_add((i as u8).wrapping_mul(40)),
-                ])
-            });
-            let mut jpeg = vec![];
-            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 85)
-                .encode_image(&img)
-                .map_err(|e| Error::Runtime(format!("encoding a synthetic frame: {e}")))?;
-            frames.push(jpeg);
-        }
-        Ok(Source::Synthetic { frames })
-    }
-
-    pub fn dir(dir: &Path) -> Result<Source, Error> {
-        let mut files = vec![];
-        for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-            let path = entry.map_err(|e| Error::io(dir, e))?.path();
-            let ext = path
-                .extension()
-                .map(|e| e.to_string_lossy().to_lowercase())
-                .unwrap_or_default();
-            if ["jpg", "jpeg", "png", "bmp"].contains(&ext.as_str()) {
-                files.push(path);
-            }
-        }
-        files.sort();
-        if files.is_empty() {
-            return Err(Error::BadInput {
-                path: dir.into(),
-                msg: "no JPEG, PNG or BMP files".into(),
-            });
-        }
-        Ok(Source::Dir { files })
-    }
-
-    fn describe(&self) -> String {
-        match self {
-            Source::Synthetic { frames } => format!("synthetic ({} JPEG frames)", frames.len()),
-            Source::Dir { files } => format!(
-                "{} files from {}",
-                files.len(),
-                files[0].parent().unwrap_or(Path::new(".")).display()
-            ),
-        }
-    }
-
-    fn capture(&self, i: usize) -> Result<(Vec<u8>, String), Error> {
-        match self {
-            Source::Synthetic { frames } => Ok((
-                frames[i % frames.len()].clone(),
-                format!("synthetic #{}", i % frames.len()),
-            )),
-            Source::Dir { files } => {
-                let p = &files[i % files.len()];
-                Ok((
-                    std::fs::read(p).map_err(|e| Error::io(p, e))?,
-                    p.display().to_string(),
-                ))
-            }
-        }
-    }
-}
 
 /// Latency statistics of one stage, in milliseconds.
 #[derive(Clone, Debug, Serialize)]
@@ -256,7 +175,7 @@ pub struct Options {
 /// Runs `warmup` untimed frames, then `frames` timed ones, through every stage.
 pub fn run(
     model: &Classifier,
-    source: &Source,
+    source: &mut dyn FrameSource,
     display: &mut dyn Display,
     opts: &Options,
 ) -> Result<Report, Error> {
@@ -277,11 +196,11 @@ pub fn run(
     for i in 0..opts.warmup + opts.frames {
         // marks[k]..marks[k + 1] is stage k.
         let mut marks = [Instant::now(); 8];
-        let (bytes, name) = source.capture(i)?;
+        let frame = source.next_frame()?;
         marks[1] = Instant::now();
-        let img = decode_image(&bytes).map_err(|msg| Error::BadInput {
-            path: name.into(),
-            msg,
+        let img = decode(&frame).map_err(|e| Error::BadInput {
+            path: e.origin.into(),
+            msg: e.reason,
         })?;
         marks[2] = Instant::now();
         let fitted = pre.fit(&img);

@@ -13,6 +13,7 @@
 //! | [`scores`] | top-k, dog gating |
 
 pub mod bench;
+pub mod camera;
 pub mod display;
 pub mod error;
 pub mod eval;

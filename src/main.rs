@@ -534,7 +534,8 @@ fn bench(
     screen: &str,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    use breedcam::bench::{run, Options, Source};
+    use breedcam::bench::{run, Options};
+    use breedcam::camera::{Files, FrameSource, Synthetic};
     let bad = |msg: &str| breedcam::Error::BadInput {
         path: screen.into(),
         msg: msg.into(),
@@ -552,18 +553,18 @@ fn bench(
     if threads > 1 {
         breedcam::model::set_threads(threads);
     }
-    let src = match source {
-        "synthetic" => Source::synthetic(8, 640, 480)?,
+    let mut src: Box<dyn FrameSource> = match source {
+        "synthetic" => Box::new(Synthetic::new(8, 640, 480)?),
         "camera" => anyhow::bail!(
             "--source camera: V4L2 capture is not built yet; use synthetic or a folder"
         ),
-        dir => Source::dir(Path::new(dir))?,
+        dir => Box::new(Files::new(Path::new(dir))?),
     };
     let model = args.load()?;
     let mut screen = breedcam::display::open(display, w, h)?;
     let report = run(
         &model,
-        &src,
+        src.as_mut(),
         screen.as_mut(),
         &Options {
             frames,

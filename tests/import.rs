@@ -224,3 +224,34 @@ fn fuzz_seed_corpus_imports_as_intended() {
         }
     }
 }
+
+#[test]
+fn fuzzer_findings_stay_fixed() {
+    // Files the fuzzer found (fuzz/README.md), each a panic once; now each is an error.
+    let dir = common::root().join("tests/fixtures/fuzz");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let outcome =
+            std::panic::catch_unwind(|| import(&bytes).map(|m| m.model.into_optimized().is_ok()));
+        match outcome {
+            Err(_) => panic!("{} panics again", path.display()),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => eprintln!("{}: {e}", path.display()),
+        }
+        n += 1;
+    }
+    assert!(n >= 1);
+}
+
+#[test]
+fn a_zero_dimension_is_refused() {
+    // The first fuzzer finding: [0, 2^31, 2^31, ...] has no elements but overflowed
+    // tract's stride arithmetic.
+    let mut m = TinyModel::unary(BuiltinOperator::RELU, TinyOptions::None);
+    m.tensors[0].shape = vec![0, i32::MAX, i32::MAX, 3];
+    m.tensors[1].shape = vec![0, i32::MAX, i32::MAX, 3];
+    let e = err(&m.to_bytes()).to_string();
+    assert!(e.contains("has a zero dimension"), "{e}");
+}

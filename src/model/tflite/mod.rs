@@ -420,6 +420,13 @@ impl<'m> Importer<'m> {
                     "tensor {ix} '{name}' has a dynamic or negative dimension {dims:?}"
                 ));
             }
+            if d == 0 {
+                // Empty tensors have no place in a classifier, and an empty tensor with
+                // huge other dimensions overflows stride arithmetic downstream.
+                return invalid(format!(
+                    "tensor {ix} '{name}' has a zero dimension {dims:?}"
+                ));
+            }
             volume = volume.saturating_mul(d as usize);
             shape.push(d as usize);
         }

@@ -1,0 +1,385 @@
+//! Where frames come from, and turning them into RGB pictures.
+//!
+//! A [`FrameSource`] hands out [`Frame`]s: the bytes exactly as captured (MJPEG or YUYV from
+//! a camera, or an image file). [`decode`] turns any of them into an RGB picture; it is the
+//! one decode path the kiosk, `bench` and the tests share. A corrupt or truncated frame is
+//! an error the caller counts and skips.
+//!
+//! Sources here: [`Synthetic`] (made-up MJPEG frames, for benches and soak tests) and
+//! [`Files`] (a folder of images, in a loop). V4L2 capture is not built yet.
+
+use std::path::{Path, PathBuf};
+
+use image::RgbImage;
+
+use crate::Error;
+
+/// How a frame's bytes are laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// One JPEG per frame, possibly without Huffman tables (many UVC webcams).
+    Mjpeg,
+    /// YUV 4:2:2, Y0 U Y1 V per two pixels.
+    Yuyv,
+    /// An image file (JPEG, PNG, BMP).
+    File,
+}
+
+/// One captured frame.
+#[derive(Clone, Debug)]
+pub struct Frame {
+    pub format: Format,
+    pub width: u32,
+    pub height: u32,
+    pub data: Vec<u8>,
+    /// Sequence number from the source.
+    pub sequence: u64,
+    /// What to call it in messages (device, file).
+    pub origin: String,
+}
+
+/// Why a frame could not become a picture: counted and skipped, never fatal.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{origin}: {reason}")]
+pub struct BadFrame {
+    pub origin: String,
+    pub reason: String,
+}
+
+/// Anything that produces frames.
+pub trait FrameSource: Send {
+    /// The next frame. An `Err` means the source itself failed (a camera unplugged, a folder
+    /// gone); a frame that is merely corrupt comes back `Ok` and fails in [`decode`].
+    fn next_frame(&mut self) -> Result<Frame, Error>;
+    fn describe(&self) -> String;
+}
+
+/// The standard Huffman tables (ITU T.81 Annex K.3: luminance and chrominance, DC and AC)
+/// as one DHT segment, for MJPEG frames that leave them out.
+pub const STANDARD_DHT: [u8; 420] = [
+    0xFF, 0xC4, 0x01, 0xA2, 0x00, 0x00, 0x01, 0x05, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A,
+    0x0B, 0x10, 0x00, 0x02, 0x01, 0x03, 0x03, 0x02, 0x04, 0x03, 0x05, 0x05, 0x04, 0x04, 0x00, 0x00,
+    0x01, 0x7D, 0x01, 0x02, 0x03, 0x00, 0x04, 0x11, 0x05, 0x12, 0x21, 0x31, 0x41, 0x06, 0x13, 0x51,
+    0x61, 0x07, 0x22, 0x71, 0x14, 0x32, 0x81, 0x91, 0xA1, 0x08, 0x23, 0x42, 0xB1, 0xC1, 0x15, 0x52,
+    0xD1, 0xF0, 0x24, 0x33, 0x62, 0x72, 0x82, 0x09, 0x0A, 0x16, 0x17, 0x18, 0x19, 0x1A, 0x25, 0x26,
+    0x27, 0x28, 0x29, 0x2A, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3A, 0x43, 0x44, 0x45, 0x46, 0x47,
+    0x48, 0x49, 0x4A, 0x53, 0x54, 0x55, 0x56, 0x57, 0x58, 0x59, 0x5A, 0x63, 0x64, 0x65, 0x66, 0x67,
+    0x68, 0x69, 0x6A, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79, 0x7A, 0x83, 0x84, 0x85, 0x86, 0x87,
+    0x88, 0x89, 0x8A, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98, 0x99, 0x9A, 0xA2, 0xA3, 0xA4, 0xA5,
+    0xA6, 0xA7, 0xA8, 0xA9, 0xAA, 0xB2, 0xB3, 0xB4, 0xB5, 0xB6, 0xB7, 0xB8, 0xB9, 0xBA, 0xC2, 0xC3,
+    0xC4, 0xC5, 0xC6, 0xC7, 0xC8, 0xC9, 0xCA, 0xD2, 0xD3, 0xD4, 0xD5, 0xD6, 0xD7, 0xD8, 0xD9, 0xDA,
+    0xE1, 0xE2, 0xE3, 0xE4, 0xE5, 0xE6, 0xE7, 0xE8, 0xE9, 0xEA, 0xF1, 0xF2, 0xF3, 0xF4, 0xF5, 0xF6,
+    0xF7, 0xF8, 0xF9, 0xFA, 0x01, 0x00, 0x03, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A,
+    0x0B, 0x11, 0x00, 0x02, 0x01, 0x02, 0x04, 0x04, 0x03, 0x04, 0x07, 0x05, 0x04, 0x04, 0x00, 0x01,
+    0x02, 0x77, 0x00, 0x01, 0x02, 0x03, 0x11, 0x04, 0x05, 0x21, 0x31, 0x06, 0x12, 0x41, 0x51, 0x07,
+    0x61, 0x71, 0x13, 0x22, 0x32, 0x81, 0x08, 0x14, 0x42, 0x91, 0xA1, 0xB1, 0xC1, 0x09, 0x23, 0x33,
+    0x52, 0xF0, 0x15, 0x62, 0x72, 0xD1, 0x0A, 0x16, 0x24, 0x34, 0xE1, 0x25, 0xF1, 0x17, 0x18, 0x19,
+    0x1A, 0x26, 0x27, 0x28, 0x29, 0x2A, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3A, 0x43, 0x44, 0x45, 0x46,
+    0x47, 0x48, 0x49, 0x4A, 0x53, 0x54, 0x55, 0x56, 0x57, 0x58, 0x59, 0x5A, 0x63, 0x64, 0x65, 0x66,
+    0x67, 0x68, 0x69, 0x6A, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79, 0x7A, 0x82, 0x83, 0x84, 0x85,
+    0x86, 0x87, 0x88, 0x89, 0x8A, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98, 0x99, 0x9A, 0xA2, 0xA3,
+    0xA4, 0xA5, 0xA6, 0xA7, 0xA8, 0xA9, 0xAA, 0xB2, 0xB3, 0xB4, 0xB5, 0xB6, 0xB7, 0xB8, 0xB9, 0xBA,
+    0xC2, 0xC3, 0xC4, 0xC5, 0xC6, 0xC7, 0xC8, 0xC9, 0xCA, 0xD2, 0xD3, 0xD4, 0xD5, 0xD6, 0xD7, 0xD8,
+    0xD9, 0xDA, 0xE2, 0xE3, 0xE4, 0xE5, 0xE6, 0xE7, 0xE8, 0xE9, 0xEA, 0xF2, 0xF3, 0xF4, 0xF5, 0xF6,
+    0xF7, 0xF8, 0xF9, 0xFA,
+];
+
+/// The JPEG bytes of an MJPEG frame, with the standard Huffman tables inserted before the
+/// start of scan when the frame has none. Checks the frame is complete (ends with EOI).
+pub fn mjpeg_with_tables(data: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, String> {
+    if data.len() < 4 || data[0] != 0xFF || data[1] != 0xD8 {
+        return Err("not a JPEG frame (no start-of-image marker)".into());
+    }
+    // Some cameras pad frames with zeros after EOI.
+    let end = data.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
+    if end < 4 || data[end - 2] != 0xFF || data[end - 1] != 0xD9 {
+        return Err(format!(
+            "truncated frame: {} bytes and no end-of-image marker",
+            data.len()
+        ));
+    }
+    let mut i = 2;
+    loop {
+        if i + 4 > end || data[i] != 0xFF {
+            return Err(format!("corrupt frame: bad marker at byte {i}"));
+        }
+        let marker = data[i + 1];
+        if marker == 0xFF {
+            i += 1; // fill byte
+            continue;
+        }
+        if marker == 0xC4 {
+            return Ok(std::borrow::Cow::Borrowed(&data[..end]));
+        }
+        if marker == 0xDA {
+            let mut fixed = Vec::with_capacity(end + STANDARD_DHT.len());
+            fixed.extend_from_slice(&data[..i]);
+            fixed.extend_from_slice(&STANDARD_DHT);
+            fixed.extend_from_slice(&data[i..end]);
+            return Ok(std::borrow::Cow::Owned(fixed));
+        }
+        let len = u16::from_be_bytes([data[i + 2], data[i + 3]]) as usize;
+        if len < 2 {
+            return Err(format!("corrupt frame: segment length {len} at byte {i}"));
+        }
+        i += 2 + len;
+    }
+}
+
+/// YUYV (4:2:2) to RGB, ITU-R BT.601 limited range (Y 16..235, Cb/Cr 16..240), the encoding
+/// UVC webcams use.
+pub fn yuyv_to_rgb(data: &[u8], width: u32, height: u32) -> Result<RgbImage, String> {
+    let (w, h) = (width as usize, height as usize);
+    if w == 0 || h == 0 || w % 2 != 0 {
+        return Err(format!(
+            "YUYV frame size {width}x{height} (width must be even)"
+        ));
+    }
+    let need = w * h * 2;
+    if data.len() < need {
+        return Err(format!(
+            "truncated YUYV frame: {} bytes, {width}x{height} needs {need}",
+            data.len()
+        ));
+    }
+    let mut rgb = vec![0u8; w * h * 3];
+    let clamp = |v: i32| (v >> 8).clamp(0, 255) as u8;
+    for (src, dst) in data[..need].chunks_exact(4).zip(rgb.chunks_exact_mut(6)) {
+        let (u, v) = (src[1] as i32 - 128, src[3] as i32 - 128);
+        for (k, y) in [src[0], src[2]].into_iter().enumerate() {
+            let c = 298 * (y as i32 - 16) + 128;
+            dst[3 * k] = clamp(c + 409 * v);
+            dst[3 * k + 1] = clamp(c - 100 * u - 208 * v);
+            dst[3 * k + 2] = clamp(c + 516 * u);
+        }
+    }
+    RgbImage::from_raw(width, height, rgb).ok_or_else(|| "YUYV conversion size".to_string())
+}
+
+/// Any frame to an RGB picture.
+pub fn decode(frame: &Frame) -> Result<RgbImage, BadFrame> {
+    let bad = |reason: String| BadFrame {
+        origin: frame.origin.clone(),
+        reason,
+    };
+    let img = match frame.format {
+        Format::Yuyv => yuyv_to_rgb(&frame.data, frame.width, frame.height).map_err(bad)?,
+        Format::Mjpeg => {
+            let jpeg = mjpeg_with_tables(&frame.data).map_err(bad)?;
+            crate::preprocess::decode_image(&jpeg).map_err(bad)?
+        }
+        Format::File => crate::preprocess::decode_image(&frame.data).map_err(bad)?,
+    };
+    Ok(img)
+}
+
+/// Made-up MJPEG frames (smooth colour fields with a moving bright blob), encoded once.
+pub struct Synthetic {
+    frames: Vec<Vec<u8>>,
+    width: u32,
+    height: u32,
+    sequence: u64,
+}
+
+impl Synthetic {
+    pub fn new(count: usize, width: u32, height: u32) -> Result<Synthetic, Error> {
+        let mut frames = vec![];
+        for i in 0..count.max(1) {
+            let cx = width as f32 * (0.3 + 0.4 * (i as f32 / count.max(1) as f32));
+            let img = RgbImage::from_fn(width, height, |x, y| {
+                let d = ((x as f32 - cx).powi(2) + (y as f32 - height as f32 / 2.0).powi(2)).sqrt();
+                let blob = (255.0 - d).clamp(0.0, 255.0) as u8;
+                image::Rgb([
+                    blob.saturating_add((x % 64) as u8),
+                    (y * 255 / height.max(1)) as u8,
+                    96u8.wrapping_add((i as u8).wrapping_mul(40)),
+                ])
+            });
+            let mut jpeg = vec![];
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 85)
+                .encode_image(&img)
+                .map_err(|e| Error::Runtime(format!("encoding a synthetic frame: {e}")))?;
+            frames.push(jpeg);
+        }
+        Ok(Synthetic {
+            frames,
+            width,
+            height,
+            sequence: 0,
+        })
+    }
+}
+
+impl FrameSource for Synthetic {
+    fn next_frame(&mut self) -> Result<Frame, Error> {
+        let i = self.sequence as usize % self.frames.len();
+        self.sequence += 1;
+        Ok(Frame {
+            format: Format::Mjpeg,
+            width: self.width,
+            height: self.height,
+            data: self.frames[i].clone(),
+            sequence: self.sequence,
+            origin: format!("synthetic #{i}"),
+        })
+    }
+    fn describe(&self) -> String {
+        format!(
+            "synthetic ({} {}x{} MJPEG frames)",
+            self.frames.len(),
+            self.width,
+            self.height
+        )
+    }
+}
+
+/// The image files of a folder, read from disk each time, in a loop.
+pub struct Files {
+    files: Vec<PathBuf>,
+    dir: PathBuf,
+    sequence: u64,
+}
+
+impl Files {
+    pub fn new(dir: &Path) -> Result<Files, Error> {
+        let mut files = vec![];
+        for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+            let path = entry.map_err(|e| Error::io(dir, e))?.path();
+            let ext = path
+                .extension()
+                .map(|e| e.to_string_lossy().to_lowercase())
+                .unwrap_or_default();
+            if ["jpg", "jpeg", "png", "bmp"].contains(&ext.as_str()) {
+                files.push(path);
+            }
+        }
+        files.sort();
+        if files.is_empty() {
+            return Err(Error::BadInput {
+                path: dir.into(),
+                msg: "no JPEG, PNG or BMP files".into(),
+            });
+        }
+        Ok(Files {
+            files,
+            dir: dir.into(),
+            sequence: 0,
+        })
+    }
+}
+
+impl FrameSource for Files {
+    fn next_frame(&mut self) -> Result<Frame, Error> {
+        let p = &self.files[self.sequence as usize % self.files.len()];
+        self.sequence += 1;
+        let data = std::fs::read(p).map_err(|e| Error::io(p, e))?;
+        Ok(Frame {
+            format: Format::File,
+            width: 0,
+            height: 0,
+            data,
+            sequence: self.sequence,
+            origin: p.display().to_string(),
+        })
+    }
+    fn describe(&self) -> String {
+        format!("{} files from {}", self.files.len(), self.dir.display())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jpeg(img: &RgbImage) -> Vec<u8> {
+        let mut out = vec![];
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+            .encode_image(img)
+            .unwrap();
+        out
+    }
+
+    /// The same JPEG without its DHT segments, as many webcams send it.
+    fn strip_tables(data: &[u8]) -> Vec<u8> {
+        let mut out = data[..2].to_vec();
+        let mut i = 2;
+        while data[i + 1] != 0xDA {
+            let len = u16::from_be_bytes([data[i + 2], data[i + 3]]) as usize;
+            if data[i + 1] != 0xC4 {
+                out.extend_from_slice(&data[i..i + 2 + len]);
+            }
+            i += 2 + len;
+        }
+        out.extend_from_slice(&data[i..]);
+        out
+    }
+
+    fn frame(format: Format, w: u32, h: u32, data: Vec<u8>) -> Frame {
+        Frame {
+            format,
+            width: w,
+            height: h,
+            data,
+            sequence: 1,
+            origin: "test".into(),
+        }
+    }
+
+    #[test]
+    fn mjpeg_without_huffman_tables_decodes_like_the_original() {
+        let img = RgbImage::from_fn(64, 48, |x, y| {
+            image::Rgb([(x * 4) as u8, (y * 5) as u8, 200])
+        });
+        let full = jpeg(&img);
+        let bare = strip_tables(&full);
+        assert!(bare.len() < full.len() && !bare.windows(2).any(|w| w == [0xFF, 0xC4]));
+        assert!(
+            crate::preprocess::decode_image(&bare).is_err(),
+            "the bare frame must need the tables"
+        );
+        let a = decode(&frame(Format::Mjpeg, 64, 48, full)).unwrap();
+        let b = decode(&frame(Format::Mjpeg, 64, 48, bare)).unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn truncated_and_corrupt_mjpeg_frames_are_bad_frames() {
+        let full = jpeg(&RgbImage::from_pixel(32, 32, image::Rgb([10, 20, 30])));
+        let cut = decode(&frame(
+            Format::Mjpeg,
+            32,
+            32,
+            full[..full.len() / 2].to_vec(),
+        ))
+        .unwrap_err();
+        assert!(cut.reason.contains("truncated frame"), "{cut}");
+        let mut padded = full.clone();
+        padded.extend_from_slice(&[0; 100]);
+        assert!(decode(&frame(Format::Mjpeg, 32, 32, padded)).is_ok());
+        let garbage = decode(&frame(Format::Mjpeg, 32, 32, vec![1, 2, 3, 4, 5])).unwrap_err();
+        assert!(garbage.reason.contains("no start-of-image"), "{garbage}");
+        let mut broken = full.clone();
+        broken[2] = 0x00; // first marker destroyed
+        assert!(decode(&frame(Format::Mjpeg, 32, 32, broken))
+            .unwrap_err()
+            .reason
+            .contains("corrupt frame"));
+    }
+
+    #[test]
+    fn yuyv_uses_bt601_limited_range() {
+        // (Y, U, V) -> RGB: black 16/128/128, white 235/128/128, BT.601 red 81/90/240.
+        let data = vec![16, 128, 235, 128, 81, 90, 81, 240];
+        let img = yuyv_to_rgb(&data, 4, 1).unwrap();
+        assert_eq!(img.get_pixel(0, 0).0, [0, 0, 0]);
+        assert_eq!(img.get_pixel(1, 0).0, [255, 255, 255]);
+        let red = img.get_pixel(2, 0).0;
+        assert!(red[0] >= 253 && red[1] <= 2 && red[2] <= 2, "{red:?}");
+        assert!(yuyv_to_rgb(&data[..6], 4, 1)
+            .unwrap_err()
+            .contains("truncated YUYV frame"));
+        assert!(yuyv_to_rgb(&data, 3, 1).is_err());
+    }
+}
