@@ -158,6 +158,12 @@ impl Labels {
             .position(|l| l.wnid.as_deref() == Some(wnid))
     }
 
+    /// The name of the class with this WordNet id.
+    pub fn name_of_wnid(&self, wnid: &str) -> Option<&str> {
+        self.index_of_wnid(wnid)
+            .map(|i| self.entries[i].name.as_str())
+    }
+
     pub fn dog_count(&self) -> usize {
         self.entries.iter().filter(|l| l.is_dog).count()
     }

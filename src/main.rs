@@ -453,7 +453,7 @@ fn eval(
         println!("{j}");
         return Ok(ExitCode::SUCCESS);
     }
-    for r in &reports {
+    for (r, m) in reports.iter().zip(&models) {
         println!("{}", r.model.display());
         println!("  dog breeds:  {}", r.dogs.line());
         println!("  all classes: {}", r.all.line());
@@ -481,27 +481,18 @@ fn eval(
             println!("  worst breeds: {}", list.join(", "));
         }
         if !r.confusions.is_empty() {
+            let labels = m.labels.as_ref();
             let name = |id: &str| {
-                r.breeds
-                    .get(id)
-                    .map(|b| b.name.clone())
-                    .unwrap_or_else(|| id.to_string())
-            };
-            let names = models
-                .iter()
-                .find(|m| m.path == r.model)
-                .and_then(|m| m.labels.as_ref());
-            let pred_name = |id: &str| {
-                names
-                    .and_then(|l| l.index_of_wnid(id))
-                    .map(|i| names.map(|l| l.entries[i].name.clone()).unwrap_or_default())
-                    .unwrap_or_else(|| id.to_string())
+                labels
+                    .and_then(|l| l.name_of_wnid(id))
+                    .unwrap_or(id)
+                    .to_string()
             };
             let list: Vec<String> = r
                 .confusions
                 .iter()
                 .take(5)
-                .map(|(t, p, n)| format!("{} -> {} ({n})", name(t), pred_name(p)))
+                .map(|(t, p, n)| format!("{} -> {} ({n})", name(t), name(p)))
                 .collect();
             println!("  confusions: {}", list.join(", "));
         }

@@ -622,28 +622,20 @@ impl<'m> Importer<'m> {
         act: ActivationFunctionType,
     ) -> Result<OutletId> {
         let out = self.tensor(call.output())?;
-        let bounds = match act {
-            ActivationFunctionType::NONE => return Ok(outlet),
-            ActivationFunctionType::RELU => (Some(0.0), None),
-            ActivationFunctionType::RELU6 => (Some(0.0), Some(6.0)),
-            ActivationFunctionType::RELU_N1_TO_1 => (Some(-1.0), Some(1.0)),
-            ActivationFunctionType::TANH => {
-                return match (Q8::of(out.dt), out.q) {
-                    (Some(q), Some(p)) => {
-                        let lut = Lut8::real_fn("tanh", q, p, out.dt, p, f32::tanh)
-                            .map_err(|e| tract_err(&e))?;
-                        self.node(call, ".tanh", lut, &[outlet])
-                    }
-                    _ => invalid("fused TANH on a float tensor is not supported"),
-                };
-            }
-            other => {
-                return invalid(format!(
-                    "fused activation {:?} is not supported",
-                    other.variant_name().unwrap_or("?")
-                ))
-            }
-        };
+        if act == ActivationFunctionType::NONE {
+            return Ok(outlet);
+        }
+        if act == ActivationFunctionType::TANH {
+            return match (Q8::of(out.dt), out.q) {
+                (Some(q), Some(p)) => {
+                    let lut = Lut8::real_fn("tanh", q, p, out.dt, p, f32::tanh)
+                        .map_err(|e| tract_err(&e))?;
+                    self.node(call, ".tanh", lut, &[outlet])
+                }
+                _ => self.node(call, ".tanh", UnaryF32::Tanh, &[outlet]),
+            };
+        }
+        let bounds = clamp_bounds(act)?;
         match (Q8::of(out.dt), out.q) {
             (Some(q), Some(p)) => {
                 let (lo, hi) = activation_range(q, p, bounds.0, bounds.1);
@@ -791,6 +783,20 @@ impl<'m> Importer<'m> {
         ];
         inputs.extend(q.into_iter().flatten());
         self.node(call, "", conv, &inputs)
+    }
+}
+
+/// The real-valued clamp of a fused activation: (lower, upper) bound, `None` for open.
+fn clamp_bounds(act: ActivationFunctionType) -> Result<(Option<f32>, Option<f32>)> {
+    match act {
+        ActivationFunctionType::NONE => Ok((None, None)),
+        ActivationFunctionType::RELU => Ok((Some(0.0), None)),
+        ActivationFunctionType::RELU6 => Ok((Some(0.0), Some(6.0))),
+        ActivationFunctionType::RELU_N1_TO_1 => Ok((Some(-1.0), Some(1.0))),
+        other => invalid(format!(
+            "fused activation {:?} is not supported here",
+            other.variant_name().unwrap_or("?")
+        )),
     }
 }
 
@@ -961,18 +967,7 @@ fn binary(
         (Some(pa), Some(pb), Some(po), Some(q))
             if Q8::of(ai.dt).is_some() && Q8::of(bi.dt).is_some() =>
         {
-            let bounds = match act {
-                ActivationFunctionType::NONE => (None, None),
-                ActivationFunctionType::RELU => (Some(0.0), None),
-                ActivationFunctionType::RELU6 => (Some(0.0), Some(6.0)),
-                ActivationFunctionType::RELU_N1_TO_1 => (Some(-1.0), Some(1.0)),
-                other => {
-                    return invalid(format!(
-                        "fused activation {:?}",
-                        other.variant_name().unwrap_or("?")
-                    ))
-                }
-            };
+            let bounds = clamp_bounds(act)?;
             Binary {
                 kind,
                 quant: Some((pa, pb, po)),
@@ -996,34 +991,31 @@ fn binary(
     im.produce(call, y)
 }
 
+/// The fused activation of ADD / SUB / MUL (each has its own options table).
+fn binary_activation(op: &tflite::Operator) -> ActivationFunctionType {
+    op.builtin_options_as_add_options()
+        .map(|o| o.fused_activation_function())
+        .or_else(|| {
+            op.builtin_options_as_sub_options()
+                .map(|o| o.fused_activation_function())
+        })
+        .or_else(|| {
+            op.builtin_options_as_mul_options()
+                .map(|o| o.fused_activation_function())
+        })
+        .unwrap_or(ActivationFunctionType::NONE)
+}
+
 fn add(im: &mut Importer, call: &Call) -> Result<()> {
-    let act = call
-        .op
-        .builtin_options_as_add_options()
-        .map_or(ActivationFunctionType::NONE, |o| {
-            o.fused_activation_function()
-        });
-    binary(im, call, BinKind::Add, act)
+    binary(im, call, BinKind::Add, binary_activation(&call.op))
 }
 
 fn sub(im: &mut Importer, call: &Call) -> Result<()> {
-    let act = call
-        .op
-        .builtin_options_as_sub_options()
-        .map_or(ActivationFunctionType::NONE, |o| {
-            o.fused_activation_function()
-        });
-    binary(im, call, BinKind::Sub, act)
+    binary(im, call, BinKind::Sub, binary_activation(&call.op))
 }
 
 fn mul(im: &mut Importer, call: &Call) -> Result<()> {
-    let act = call
-        .op
-        .builtin_options_as_mul_options()
-        .map_or(ActivationFunctionType::NONE, |o| {
-            o.fused_activation_function()
-        });
-    binary(im, call, BinKind::Mul, act)
+    binary(im, call, BinKind::Mul, binary_activation(&call.op))
 }
 
 fn average_pool_2d(im: &mut Importer, call: &Call) -> Result<()> {
@@ -1045,18 +1037,7 @@ fn average_pool_2d(im: &mut Importer, call: &Call) -> Result<()> {
     let act = o.fused_activation_function();
     let y = match (Q8::of(xi.dt), xi.q, yi.q) {
         (Some(q), Some(pin), Some(pout)) => {
-            let bounds = match act {
-                ActivationFunctionType::NONE => (None, None),
-                ActivationFunctionType::RELU => (Some(0.0), None),
-                ActivationFunctionType::RELU6 => (Some(0.0), Some(6.0)),
-                ActivationFunctionType::RELU_N1_TO_1 => (Some(-1.0), Some(1.0)),
-                other => {
-                    return invalid(format!(
-                        "fused activation {:?}",
-                        other.variant_name().unwrap_or("?")
-                    ))
-                }
-            };
+            let bounds = clamp_bounds(act)?;
             let clamp = activation_range(q, pin, bounds.0, bounds.1);
             let y = im.node(
                 call,

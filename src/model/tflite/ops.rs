@@ -73,6 +73,11 @@ impl Q8 {
             Q8::U8 => 255,
         }
     }
+    /// The stored byte of real value `x` in quantization `p`, saturated to this type.
+    pub fn quantize(self, p: QParams8, x: f32) -> u8 {
+        self.to_byte(p.quantize_unclamped(x).clamp(self.min(), self.max()))
+    }
+
     /// The byte that stores `v` (already clamped to this type's range).
     fn to_byte(self, v: i32) -> u8 {
         match self {
@@ -113,6 +118,11 @@ pub fn tensor_from_bytes(dt: DatumType, shape: &[usize], bytes: &[u8]) -> TractR
     let mut t = unsafe { Tensor::from_raw::<u8>(shape, bytes)? };
     unsafe { t.set_datum_type(dt) };
     Ok(t)
+}
+
+/// The shape of a fact, which must be fully known (breedcam imports static shapes only).
+pub fn static_shape(fact: &TypedFact) -> TractResult<&[usize]> {
+    fact.shape.as_concrete().context("static shapes only")
 }
 
 /// Clamp bounds, in quantized units, of a fused activation on an 8-bit output.
@@ -323,14 +333,7 @@ impl EvalOp for Binary {
 
 impl TypedOp for Binary {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        let a = inputs[0]
-            .shape
-            .as_concrete()
-            .context("static shapes only")?;
-        let b = inputs[1]
-            .shape
-            .as_concrete()
-            .context("static shapes only")?;
+        let (a, b) = (static_shape(inputs[0])?, static_shape(inputs[1])?);
         Ok(tvec!(self.out_dt.fact(broadcast_shape(a, b)?)))
     }
     as_op!();
@@ -479,11 +482,9 @@ impl EvalOp for AvgPool {
 
 impl TypedOp for AvgPool {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        let s = inputs[0]
-            .shape
-            .as_concrete()
-            .context("static shapes only")?;
-        Ok(tvec!(self.out_dt.fact(self.out_shape(s)?)))
+        Ok(tvec!(self
+            .out_dt
+            .fact(self.out_shape(static_shape(inputs[0])?)?)))
     }
     as_op!();
 }
@@ -542,10 +543,7 @@ impl EvalOp for Softmax {
                     .map(|&b| pin.dequantize(qi.value(b)))
                     .collect();
                 softmax_rows(&real, row, beta, &mut out);
-                let bytes: Vec<u8> = out
-                    .iter()
-                    .map(|&p| qo.to_byte(pout.quantize_unclamped(p).clamp(qo.min(), qo.max())))
-                    .collect();
+                let bytes: Vec<u8> = out.iter().map(|&p| qo.quantize(pout, p)).collect();
                 tensor_from_bytes(self.out_dt, x.shape(), &bytes)?
             }
         };
@@ -583,7 +581,7 @@ impl EvalOp for Quantize {
             .try_as_plain_ram()?
             .as_slice::<f32>()?
             .iter()
-            .map(|&v| q.to_byte(self.out.quantize_unclamped(v).clamp(q.min(), q.max())))
+            .map(|&v| q.quantize(self.out, v))
             .collect();
         Ok(tvec!(
             tensor_from_bytes(self.out_dt, x.shape(), &bytes)?.into_tvalue()
@@ -746,10 +744,7 @@ impl EvalOp for Mean {
         let out = match self.quant {
             Some((_, pout)) => {
                 let q = Q8::of(self.out_dt).context("8-bit output expected")?;
-                let bytes: Vec<u8> = values
-                    .iter()
-                    .map(|&v| q.to_byte(pout.quantize_unclamped(v).clamp(q.min(), q.max())))
-                    .collect();
+                let bytes: Vec<u8> = values.iter().map(|&v| q.quantize(pout, v)).collect();
                 tensor_from_bytes(self.out_dt, &out_shape, &bytes)?
             }
             None => Tensor::from_shape(&out_shape, &values)?,
@@ -760,11 +755,9 @@ impl EvalOp for Mean {
 
 impl TypedOp for Mean {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        let s = inputs[0]
-            .shape
-            .as_concrete()
-            .context("static shapes only")?;
-        Ok(tvec!(self.out_dt.fact(self.out_shape(s)?)))
+        Ok(tvec!(self
+            .out_dt
+            .fact(self.out_shape(static_shape(inputs[0])?)?)))
     }
     as_op!();
 }
