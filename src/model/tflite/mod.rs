@@ -453,8 +453,15 @@ impl<'m> Importer<'m> {
                         ));
                     }
                     let zp0 = zps.first().copied().unwrap_or(0);
-                    if zps.iter().any(|z| *z < -128 || *z > 255) {
-                        return invalid(format!("tensor {ix} '{name}': zero point out of range"));
+                    let zp_range = match dt {
+                        DatumType::I8 => -128..=127,
+                        DatumType::U8 => 0..=255,
+                        _ => -128..=255,
+                    };
+                    if zps.iter().any(|z| !zp_range.contains(z)) {
+                        return invalid(format!(
+                            "tensor {ix} '{name}': zero point {zps:?} out of range for {dt:?}"
+                        ));
                     }
                     let p = QParams8 {
                         scale: scales[0],

@@ -126,10 +126,12 @@ pub fn static_shape(fact: &TypedFact) -> TractResult<&[usize]> {
 }
 
 /// Clamp bounds, in quantized units, of a fused activation on an 8-bit output.
+/// Always `lo <= hi`, both within the type's range, however odd the quantization (a zero
+/// point beyond the range once made `lo > hi`: the second fuzzer finding).
 pub fn activation_range(q: Q8, p: QParams8, lo: Option<f32>, hi: Option<f32>) -> (i32, i32) {
-    let lo = lo.map_or(q.min(), |l| p.quantize_unclamped(l).max(q.min()));
-    let hi = hi.map_or(q.max(), |h| p.quantize_unclamped(h).min(q.max()));
-    (lo, hi)
+    let lo = lo.map_or(q.min(), |l| p.quantize_unclamped(l).clamp(q.min(), q.max()));
+    let hi = hi.map_or(q.max(), |h| p.quantize_unclamped(h).clamp(q.min(), q.max()));
+    (lo, hi.max(lo))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -913,6 +915,35 @@ mod tests {
             .collect();
         // channel 1: reals (0-10)*0.5 = -5 each -> -20 - 3 = -23
         assert_eq!(got, vec![4, -23]);
+    }
+
+    #[test]
+    fn activation_range_is_never_inverted() {
+        // uint8 with zero point 255 and a tiny scale: real 0 is the top of the range and
+        // real 6 far beyond it.
+        let p = QParams8 {
+            scale: 1e-3,
+            zero_point: 255,
+        };
+        assert_eq!(
+            activation_range(Q8::U8, p, Some(0.0), Some(6.0)),
+            (255, 255)
+        );
+        // int8 zero point -128 with RELU_N1_TO_1: real -1 is below the range.
+        let p = QParams8 {
+            scale: 0.01,
+            zero_point: -128,
+        };
+        assert_eq!(
+            activation_range(Q8::I8, p, Some(-1.0), Some(1.0)),
+            (-128, -28)
+        );
+        let p = QParams8 {
+            scale: 0.5,
+            zero_point: 200,
+        };
+        let (lo, hi) = activation_range(Q8::I8, p, Some(0.0), Some(6.0));
+        assert!(lo <= hi && hi <= 127, "{lo} {hi}");
     }
 
     #[test]
