@@ -168,3 +168,22 @@ fn bench_from_a_folder_writes_the_screens_it_times() {
     let png = image::open(out.path().join("frame-000001.png")).unwrap();
     assert_eq!((png.width(), png.height()), (800, 480));
 }
+
+#[test]
+#[cfg_attr(target_arch = "aarch64", ignore = "118 photos take too long under qemu; run on x86")]
+fn eval_of_coral_mobilenet_v1_on_dev_dogs_matches_tflite() {
+    // TFLite reference (../shared/README.md): 85.6 / 98.3 / 98.3 % = 101 / 116 / 116 of 118.
+    let Some(shared) = common::shared() else { return };
+    let model = shared.join("models/coral/mobilenet_v1_0.75_192_quant.tflite");
+    let dir = shared.join("data/dev-dogs");
+    let o = breedcam(&["eval", "--json", "--model", path_str(&model), path_str(&dir)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let d = &j["reports"][0]["dogs"];
+    assert_eq!(d["n"], 118);
+    let got = |k: &str| d[k].as_i64().unwrap();
+    eprintln!("coral MobileNetV1 dev-dogs: {d}");
+    assert!((got("top1") - 101).abs() <= 2, "{d}");
+    assert!((got("top3") - 116).abs() <= 2, "{d}");
+    assert!((got("top5") - 116).abs() <= 2, "{d}");
+}
