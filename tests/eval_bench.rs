@@ -170,13 +170,24 @@ fn bench_from_a_folder_writes_the_screens_it_times() {
 }
 
 #[test]
-#[cfg_attr(target_arch = "aarch64", ignore = "118 photos take too long under qemu; run on x86")]
+#[cfg_attr(
+    target_arch = "aarch64",
+    ignore = "118 photos take too long under qemu; run on x86"
+)]
 fn eval_of_coral_mobilenet_v1_on_dev_dogs_matches_tflite() {
     // TFLite reference (../shared/README.md): 85.6 / 98.3 / 98.3 % = 101 / 116 / 116 of 118.
-    let Some(shared) = common::shared() else { return };
+    let Some(shared) = common::shared() else {
+        return;
+    };
     let model = shared.join("models/coral/mobilenet_v1_0.75_192_quant.tflite");
     let dir = shared.join("data/dev-dogs");
-    let o = breedcam(&["eval", "--json", "--model", path_str(&model), path_str(&dir)]);
+    let o = breedcam(&[
+        "eval",
+        "--json",
+        "--model",
+        path_str(&model),
+        path_str(&dir),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let j: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     let d = &j["reports"][0]["dogs"];

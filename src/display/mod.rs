@@ -1,5 +1,7 @@
-//! Where a finished screen goes: PNG files (headless runs, tests, snapshots) or nowhere.
-//! The Linux framebuffer backend belongs here too (not built yet).
+//! Where a finished screen goes: the Linux framebuffer ([`fbdev`]), PNG files (headless
+//! runs, tests, snapshots) or nowhere.
+
+pub mod fbdev;
 
 use std::path::PathBuf;
 
