@@ -185,7 +185,19 @@ pub fn draw<D: DrawTarget<Color = Rgb888>>(
             for (i, line) in view.breeds.iter().enumerate() {
                 let y = top + 6 + 26 * i as i32;
                 let pct = (line.probability * 100.0).clamp(0.0, 100.0);
-                let label = format!("{}. {} {:.0}%", i + 1, line.name, pct);
+                // Shorten long names so the text never runs into the bar (10 px a glyph).
+                let room = ((bar_x - 16) / 10).max(8) as usize;
+                let tail = format!(" {pct:.0}%");
+                let head = format!("{}. {}", i + 1, line.name);
+                let label = if head.len() + tail.len() > room {
+                    let keep = room.saturating_sub(tail.len() + 1);
+                    format!(
+                        "{}.{tail}",
+                        head.chars().take(keep).collect::<String>().trim_end()
+                    )
+                } else {
+                    head + &tail
+                };
                 Text::with_baseline(&label, Point::new(8, y), big, Baseline::Top).draw(target)?;
                 Rectangle::new(Point::new(bar_x, y + 2), Size::new(bar_w, 16))
                     .into_styled(PrimitiveStyle::with_fill(BAR_BACK))
