@@ -97,6 +97,31 @@ enum Command {
         json: bool,
         dir: PathBuf,
     },
+    /// The kiosk: frames -> top-3 breeds on the screen, until stopped (SIGINT / SIGTERM).
+    Run {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// A V4L2 camera (/dev/videoN). Not built yet: use --source.
+        #[arg(long, conflicts_with = "source")]
+        camera: Option<String>,
+        /// `synthetic` or a folder of images (shown in a loop).
+        #[arg(long, default_value = "synthetic")]
+        source: String,
+        /// `fb:/dev/fbN`, `png:DIR` or `none`.
+        #[arg(long, default_value = "none")]
+        display: String,
+        /// Stop after this many screens.
+        #[arg(long)]
+        frames: Option<u64>,
+        #[arg(long, value_enum, default_value_t = Crop::Centre)]
+        crop: Crop,
+        /// Weight of the newest frame in the moving average of probabilities (1 = none).
+        #[arg(long, default_value_t = 0.5)]
+        smoothing: f32,
+        /// Size of the drawn screen for png / none (a framebuffer has its own).
+        #[arg(long, default_value = "800x480")]
+        screen: String,
+    },
     /// Field benchmark: per-stage latency (p50/p90/p99/max), fps, peak memory, board facts.
     Bench {
         #[command(flatten)]
@@ -216,6 +241,25 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             images,
         } => classify(&model, top, crop, json, &images),
         Command::Info { model, json } => info(&model, json),
+        Command::Run {
+            model,
+            camera,
+            source,
+            display,
+            frames,
+            crop,
+            smoothing,
+            screen,
+        } => kiosk(
+            &model,
+            camera.as_deref(),
+            &source,
+            &display,
+            frames,
+            crop,
+            smoothing,
+            &screen,
+        ),
         Command::Bench {
             model,
             source,
@@ -526,31 +570,18 @@ fn bench(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     use breedcam::bench::{run, Options};
-    use breedcam::camera::{Files, FrameSource, Synthetic};
-    let bad = |msg: &str| breedcam::Error::BadInput {
-        path: screen.into(),
-        msg: msg.into(),
-    };
-    let (w, h) = screen
-        .split_once('x')
-        .ok_or_else(|| bad("screen size must be WxH"))?;
-    let (w, h): (u32, u32) = (
-        w.parse().map_err(|_| bad("bad width"))?,
-        h.parse().map_err(|_| bad("bad height"))?,
-    );
-    if w == 0 || h == 0 || w > 8192 || h > 8192 || frames == 0 || threads == 0 {
-        return Err(bad("screen 1..8192 pixels a side, at least one frame and one thread").into());
+    let (w, h) = parse_screen(screen)?;
+    if frames == 0 || threads == 0 {
+        return Err(breedcam::Error::BadInput {
+            path: "bench".into(),
+            msg: "at least one frame and one thread".into(),
+        }
+        .into());
     }
     if threads > 1 {
         breedcam::model::set_threads(threads);
     }
-    let mut src: Box<dyn FrameSource> = match source {
-        "synthetic" => Box::new(Synthetic::new(8, 640, 480)?),
-        "camera" => anyhow::bail!(
-            "--source camera: V4L2 capture is not built yet; use synthetic or a folder"
-        ),
-        dir => Box::new(Files::new(Path::new(dir))?),
-    };
+    let mut src = open_source(source)?;
     let model = args.load()?;
     let mut screen = breedcam::display::open(display, w, h)?;
     let report = run(
@@ -614,6 +645,99 @@ fn bench(
         report
             .peak_rss_mib
             .map_or("-".into(), |m| format!("{m:.0} MiB"))
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `WxH`, 1..=8192 pixels a side.
+fn parse_screen(screen: &str) -> anyhow::Result<(u32, u32)> {
+    let bad = || breedcam::Error::BadInput {
+        path: screen.into(),
+        msg: "screen size must be WxH, 1..8192 a side".into(),
+    };
+    let (w, h) = screen.split_once('x').ok_or_else(bad)?;
+    let (w, h): (u32, u32) = (w.parse().map_err(|_| bad())?, h.parse().map_err(|_| bad())?);
+    if w == 0 || h == 0 || w > 8192 || h > 8192 {
+        return Err(bad().into());
+    }
+    Ok((w, h))
+}
+
+/// `synthetic` or a folder of images.
+fn open_source(source: &str) -> anyhow::Result<Box<dyn breedcam::camera::FrameSource>> {
+    use breedcam::camera::{Files, Synthetic};
+    Ok(match source {
+        "synthetic" => Box::new(Synthetic::new(8, 640, 480)?),
+        "camera" => anyhow::bail!(
+            "--source camera: V4L2 capture is not built yet; use synthetic or a folder"
+        ),
+        dir => Box::new(Files::new(Path::new(dir))?),
+    })
+}
+
+static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_stop_signal(_: libc::c_int) {
+    STOP.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn kiosk(
+    args: &ModelArgs,
+    camera: Option<&str>,
+    source: &str,
+    display: &str,
+    frames: Option<u64>,
+    crop: Crop,
+    smoothing: f32,
+    screen: &str,
+) -> anyhow::Result<ExitCode> {
+    use breedcam::pipeline::{run, Options};
+    if let Some(dev) = camera {
+        anyhow::bail!(
+            "--camera {dev}: V4L2 capture is not built yet; use --source synthetic or a folder"
+        );
+    }
+    if !(smoothing > 0.0 && smoothing <= 1.0) {
+        return Err(breedcam::Error::BadInput {
+            path: "--smoothing".into(),
+            msg: "must be in (0, 1]".into(),
+        }
+        .into());
+    }
+    let (w, h) = parse_screen(screen)?;
+    // SAFETY: installing an async-signal-safe handler (one atomic store).
+    unsafe {
+        libc::signal(
+            libc::SIGINT,
+            on_stop_signal as *const () as libc::sighandler_t,
+        );
+        libc::signal(
+            libc::SIGTERM,
+            on_stop_signal as *const () as libc::sighandler_t,
+        );
+    }
+    let model = args.load()?;
+    let mut screen = breedcam::display::open(display, w, h)?;
+    // Fail at start-up on a source that cannot open; later failures are reopened.
+    let first = open_source(source)?;
+    let mut first = Some(first);
+    let source = source.to_string();
+    let mut open = move || match first.take() {
+        Some(s) => Ok(s),
+        None => open_source(&source).map_err(|e| breedcam::Error::Runtime(format!("{e:#}"))),
+    };
+    let opts = Options {
+        frames,
+        crop,
+        smoothing,
+        reopen_every: std::time::Duration::from_secs(1),
+    };
+    let stats = run(&model, &mut open, screen.as_mut(), &opts, &STOP)?;
+    log::info!("{}", serde_json::to_string(&stats)?);
+    eprintln!(
+        "breedcam: {} screens, {} frames captured, {} dropped as stale, {} bad frames skipped, {} reopens",
+        stats.presented, stats.captured, stats.dropped, stats.bad_frames, stats.reopened
     );
     Ok(ExitCode::SUCCESS)
 }

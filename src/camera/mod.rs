@@ -52,6 +52,11 @@ pub trait FrameSource: Send {
     /// gone); a frame that is merely corrupt comes back `Ok` and fails in [`decode`].
     fn next_frame(&mut self) -> Result<Frame, Error>;
     fn describe(&self) -> String;
+    /// Whether frames keep coming whether or not anyone takes them (a camera): then only the
+    /// newest matters. Sources that wait (files) lose nothing.
+    fn is_live(&self) -> bool {
+        true
+    }
 }
 
 /// The standard Huffman tables (ITU T.81 Annex K.3: luminance and chrominance, DC and AC)
@@ -286,6 +291,9 @@ impl FrameSource for Files {
     }
     fn describe(&self) -> String {
         format!("{} files from {}", self.files.len(), self.dir.display())
+    }
+    fn is_live(&self) -> bool {
+        false
     }
 }
 

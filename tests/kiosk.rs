@@ -1,0 +1,174 @@
+//! The kiosk loop (`breedcam run` and `pipeline::run`): real photos to PNG screens, a source
+//! that fails mid-run and comes back, corrupt frames in the stream.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use breedcam::camera::{Format, Frame, FrameSource, Synthetic};
+use breedcam::display::{Display, NoDisplay};
+use breedcam::model::{Classifier, LoadOptions};
+use breedcam::pipeline::{run, Options};
+use breedcam::preprocess::Crop;
+use breedcam::Error;
+use common::{breedcam, path_str, stderr};
+
+#[test]
+fn run_on_photos_names_the_breeds_and_says_no_dog_for_the_cat() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let display = format!("png:{}", out.path().display());
+    let photos = shared.join("data/photos");
+    let o = breedcam(&[
+        "run",
+        "--source",
+        path_str(&photos),
+        "--display",
+        &display,
+        "--frames",
+        "9",
+        "--smoothing",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Files are shown in name order: cat, checker, dog_segmentation, dog_test_0, dog_train_0,
+    // grace_hopper, hot_dog, owl, pets.
+    let views: Vec<serde_json::Value> = std::fs::read_to_string(out.path().join("views.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(views.len(), 9);
+    assert_eq!(views[0]["headline"], "No dog in view", "cat: {}", views[0]);
+    assert_eq!(views[2]["breeds"][0][0], "Samoyed", "{}", views[2]);
+    assert_eq!(
+        views[5]["headline"], "No dog in view",
+        "person: {}",
+        views[5]
+    );
+    assert_eq!(
+        views[6]["headline"], "No dog in view",
+        "hot dog: {}",
+        views[6]
+    );
+    for i in [2, 3, 4, 8] {
+        assert!(
+            views[i]["headline"].is_null() && views[i]["breeds"].as_array().unwrap().len() == 3,
+            "{}",
+            views[i]
+        );
+    }
+    let first = image::open(out.path().join("frame-000001.png")).unwrap();
+    assert_eq!((first.width(), first.height()), (800, 480));
+    assert!(stderr(&o).contains("9 screens"), "{}", stderr(&o));
+}
+
+/// Synthetic frames; fails after `fail_after` frames, and every third frame is truncated.
+struct Flaky {
+    inner: Synthetic,
+    served: usize,
+    fail_after: usize,
+}
+
+impl FrameSource for Flaky {
+    fn next_frame(&mut self) -> Result<Frame, Error> {
+        if self.served == self.fail_after {
+            return Err(Error::Runtime(
+                "/dev/video0: No such device (unplugged)".into(),
+            ));
+        }
+        self.served += 1;
+        let mut f = self.inner.next_frame()?;
+        if self.served.is_multiple_of(3) {
+            f.data.truncate(f.data.len() / 2);
+        }
+        assert_eq!(f.format, Format::Mjpeg);
+        Ok(f)
+    }
+    fn describe(&self) -> String {
+        "flaky".into()
+    }
+}
+
+#[test]
+fn the_loop_survives_an_unplugged_camera_and_corrupt_frames() {
+    let model = Classifier::load(&common::default_model(), &LoadOptions::default()).unwrap();
+    let opens = Arc::new(AtomicUsize::new(0));
+    let counter = opens.clone();
+    let mut open = move || -> Result<Box<dyn FrameSource>, Error> {
+        let n = counter.fetch_add(1, Ordering::SeqCst);
+        // Open #2 fails too (still unplugged); the others work for 6 frames each.
+        if n == 1 {
+            return Err(Error::Runtime(
+                "/dev/video0: No such file or directory".into(),
+            ));
+        }
+        Ok(Box::new(Flaky {
+            inner: Synthetic::new(2, 160, 120)?,
+            served: 0,
+            fail_after: 6,
+        }))
+    };
+    let mut display = NoDisplay {
+        width: 320,
+        height: 240,
+    };
+    assert_eq!(display.size(), (320, 240));
+    let opts = Options {
+        frames: Some(12),
+        crop: Crop::Centre,
+        smoothing: 0.5,
+        reopen_every: Duration::from_millis(10),
+    };
+    let stop = AtomicBool::new(false);
+    let stats = run(&model, &mut open, &mut display, &opts, &stop).unwrap();
+    assert_eq!(stats.presented, 12);
+    assert!(stats.reopened >= 1, "{stats:?}");
+    assert!(opens.load(Ordering::SeqCst) >= 3, "{stats:?}");
+    assert!(stats.lost_screens >= 1, "{stats:?}");
+    assert!(stats.bad_frames >= 1, "{stats:?}");
+}
+
+#[test]
+fn a_source_that_cannot_open_at_start_is_an_error() {
+    let model = Classifier::load(&common::default_model(), &LoadOptions::default()).unwrap();
+    let mut open = || -> Result<Box<dyn FrameSource>, Error> {
+        Err(Error::Runtime(
+            "/dev/video7: No such file or directory".into(),
+        ))
+    };
+    let mut display = NoDisplay {
+        width: 64,
+        height: 64,
+    };
+    let opts = Options {
+        frames: Some(1),
+        crop: Crop::Centre,
+        smoothing: 1.0,
+        reopen_every: Duration::from_millis(10),
+    };
+    let e = run(
+        &model,
+        &mut open,
+        &mut display,
+        &opts,
+        &AtomicBool::new(false),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("/dev/video7"), "{e}");
+}
+
+#[test]
+fn a_missing_framebuffer_is_a_clear_error_at_start_up() {
+    let o = breedcam(&["run", "--display", "fb:/dev/fb-nope", "--frames", "1"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("/dev/fb-nope: No such file"),
+        "{}",
+        stderr(&o)
+    );
+}
