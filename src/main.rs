@@ -63,6 +63,57 @@ impl ModelArgs {
     }
 }
 
+/// The kiosk's settings: flags of `breedcam run`, or keys of its `--config` TOML file.
+#[derive(clap::Args, serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct KioskArgs {
+    /// A V4L2 camera (/dev/videoN). Not built yet: use --source.
+    #[arg(long, conflicts_with = "source")]
+    camera: Option<String>,
+    /// `synthetic` or a folder of images (shown in a loop) [default: synthetic]
+    #[arg(long)]
+    source: Option<String>,
+    /// `fb:/dev/fbN`, `png:DIR` or `none` [default: none]
+    #[arg(long)]
+    display: Option<String>,
+    /// Stop after this many screens [default: run until stopped]
+    #[arg(long)]
+    frames: Option<u64>,
+    /// [default: centre]
+    #[arg(long, value_enum)]
+    crop: Option<Crop>,
+    /// Weight of the newest frame in the moving average of probabilities, (0, 1]; 1 = none
+    /// [default: 0.5]
+    #[arg(long)]
+    smoothing: Option<f32>,
+    /// Size of the drawn screen for png / none; a framebuffer has its own [default: 800x480]
+    #[arg(long)]
+    screen: Option<String>,
+    /// Config file only (the flag is --model).
+    #[arg(skip)]
+    model: Option<PathBuf>,
+    /// Config file only (the flag is --labels).
+    #[arg(skip)]
+    labels: Option<PathBuf>,
+}
+
+impl KioskArgs {
+    /// Each setting from `self`, else from `other`.
+    fn or(self, other: KioskArgs) -> KioskArgs {
+        KioskArgs {
+            camera: self.camera.or(other.camera),
+            source: self.source.or(other.source),
+            display: self.display.or(other.display),
+            frames: self.frames.or(other.frames),
+            crop: self.crop.or(other.crop),
+            smoothing: self.smoothing.or(other.smoothing),
+            screen: self.screen.or(other.screen),
+            model: self.model.or(other.model),
+            labels: self.labels.or(other.labels),
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Print the most likely dog breeds for each image.
@@ -101,26 +152,12 @@ enum Command {
     Run {
         #[command(flatten)]
         model: ModelArgs,
-        /// A V4L2 camera (/dev/videoN). Not built yet: use --source.
-        #[arg(long, conflicts_with = "source")]
-        camera: Option<String>,
-        /// `synthetic` or a folder of images (shown in a loop).
-        #[arg(long, default_value = "synthetic")]
-        source: String,
-        /// `fb:/dev/fbN`, `png:DIR` or `none`.
-        #[arg(long, default_value = "none")]
-        display: String,
-        /// Stop after this many screens.
+        #[command(flatten)]
+        kiosk: KioskArgs,
+        /// A TOML file whose keys are these flags' names (see board/breedcam.toml);
+        /// flags given on the command line win.
         #[arg(long)]
-        frames: Option<u64>,
-        #[arg(long, value_enum, default_value_t = Crop::Centre)]
-        crop: Crop,
-        /// Weight of the newest frame in the moving average of probabilities (1 = none).
-        #[arg(long, default_value_t = 0.5)]
-        smoothing: f32,
-        /// Size of the drawn screen for png / none (a framebuffer has its own).
-        #[arg(long, default_value = "800x480")]
-        screen: String,
+        config: Option<PathBuf>,
     },
     /// Field benchmark: per-stage latency (p50/p90/p99/max), fps, peak memory, board facts.
     Bench {
@@ -243,23 +280,27 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Info { model, json } => info(&model, json),
         Command::Run {
             model,
-            camera,
-            source,
-            display,
-            frames,
-            crop,
-            smoothing,
-            screen,
-        } => kiosk(
-            &model,
-            camera.as_deref(),
-            &source,
-            &display,
-            frames,
-            crop,
-            smoothing,
-            &screen,
-        ),
+            kiosk: flags,
+            config,
+        } => {
+            let file = match &config {
+                Some(path) => {
+                    let text =
+                        std::fs::read_to_string(path).map_err(|e| breedcam::Error::io(path, e))?;
+                    toml::from_str::<KioskArgs>(&text).map_err(|e| breedcam::Error::BadInput {
+                        path: path.clone(),
+                        msg: e.message().to_string(),
+                    })?
+                }
+                None => KioskArgs::default(),
+            };
+            let model = ModelArgs {
+                model: model.model.or(file.model.clone()),
+                labels: model.labels.or(file.labels.clone()),
+                ..model
+            };
+            kiosk(&model, flags.or(file))
+        }
         Command::Bench {
             model,
             source,
@@ -681,23 +722,21 @@ extern "C" fn on_stop_signal(_: libc::c_int) {
     STOP.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
-#[allow(clippy::too_many_arguments)]
-fn kiosk(
-    args: &ModelArgs,
-    camera: Option<&str>,
-    source: &str,
-    display: &str,
-    frames: Option<u64>,
-    crop: Crop,
-    smoothing: f32,
-    screen: &str,
-) -> anyhow::Result<ExitCode> {
+fn kiosk(args: &ModelArgs, k: KioskArgs) -> anyhow::Result<ExitCode> {
     use breedcam::pipeline::{run, Options};
-    if let Some(dev) = camera {
+    if let Some(dev) = &k.camera {
         anyhow::bail!(
             "--camera {dev}: V4L2 capture is not built yet; use --source synthetic or a folder"
         );
     }
+    let source = k.source.unwrap_or_else(|| "synthetic".into());
+    let display = k.display.unwrap_or_else(|| "none".into());
+    let (frames, crop, smoothing) = (
+        k.frames,
+        k.crop.unwrap_or_default(),
+        k.smoothing.unwrap_or(0.5),
+    );
+    let screen = k.screen.unwrap_or_else(|| "800x480".into());
     if !(smoothing > 0.0 && smoothing <= 1.0) {
         return Err(breedcam::Error::BadInput {
             path: "--smoothing".into(),
@@ -705,7 +744,7 @@ fn kiosk(
         }
         .into());
     }
-    let (w, h) = parse_screen(screen)?;
+    let (w, h) = parse_screen(&screen)?;
     // SAFETY: installing an async-signal-safe handler (one atomic store).
     unsafe {
         libc::signal(
@@ -718,11 +757,10 @@ fn kiosk(
         );
     }
     let model = args.load()?;
-    let mut screen = breedcam::display::open(display, w, h)?;
+    let mut screen = breedcam::display::open(&display, w, h)?;
     // Fail at start-up on a source that cannot open; later failures are reopened.
-    let first = open_source(source)?;
+    let first = open_source(&source)?;
     let mut first = Some(first);
-    let source = source.to_string();
     let mut open = move || match first.take() {
         Some(s) => Ok(s),
         None => open_source(&source).map_err(|e| breedcam::Error::Runtime(format!("{e:#}"))),

@@ -12,11 +12,23 @@ use crate::model::tflite::{Normalization, TensorSpec};
 use crate::Error;
 
 /// How a picture is fitted to the model's square input.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Crop {
     /// The largest centred square, then resized (what the reference accuracy figures use).
     #[default]
     #[value(alias = "center")]
+    #[serde(alias = "center")]
     Centre,
     /// The whole picture squashed to the input size.
     None,

@@ -172,3 +172,42 @@ fn a_missing_framebuffer_is_a_clear_error_at_start_up() {
         stderr(&o)
     );
 }
+
+#[test]
+fn config_file_keys_are_the_flags_and_flags_win() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let cfg = dir.path().join("breedcam.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "source = \"tests/data\"\ndisplay = \"png:{}\"\nframes = 5\nsmoothing = 1.0\nscreen = \"320x240\"\ncrop = \"centre\"\n",
+            out.display()
+        ),
+    )
+    .unwrap();
+    // The flag --frames 2 wins over the file's 5.
+    let o = breedcam(&["run", "--config", path_str(&cfg), "--frames", "2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let views = std::fs::read_to_string(out.join("views.jsonl")).unwrap();
+    assert_eq!(views.lines().count(), 2);
+    assert!(views.contains("Eskimo dog"), "{views}");
+    let png = image::open(out.join("frame-000001.png")).unwrap();
+    assert_eq!((png.width(), png.height()), (320, 240));
+    // The example in board/ parses (its paths are the Pi's, so it is not run here).
+    std::fs::write(&cfg, "fps = 3\n").unwrap();
+    let o = breedcam(&["run", "--config", path_str(&cfg)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("breedcam.toml") && stderr(&o).contains("unknown field `fps`"),
+        "{}",
+        stderr(&o)
+    );
+    let example = common::root().join("board/breedcam.toml");
+    let o = breedcam(&["run", "--config", path_str(&example), "--frames", "1"]);
+    assert!(
+        stderr(&o).contains("/opt/breedcam/models/efficientnet_lite0_int8.tflite"),
+        "{}",
+        stderr(&o)
+    );
+}
