@@ -819,6 +819,11 @@ fn options_missing<T>() -> Result<T> {
     invalid("options missing or of the wrong type")
 }
 
+/// Two non-negative option values (height and width of a stride, a dilation, a filter).
+fn pair(h: i32, w: i32, what: &str) -> Result<(usize, usize)> {
+    Ok((usize_of(h, what)?, usize_of(w, what)?))
+}
+
 fn usize_of(v: i32, what: &str) -> Result<usize> {
     usize::try_from(v).map_err(|_| ImportError::Invalid(format!("{what} {v}")))
 }
@@ -842,14 +847,8 @@ fn conv_2d(im: &mut Importer, call: &Call) -> Result<()> {
     if group != 1 {
         return invalid("grouped CONV_2D is not supported");
     }
-    let strides = (
-        usize_of(o.stride_h(), "stride")?,
-        usize_of(o.stride_w(), "stride")?,
-    );
-    let dil = (
-        usize_of(o.dilation_h_factor(), "dilation")?,
-        usize_of(o.dilation_w_factor(), "dilation")?,
-    );
+    let strides = pair(o.stride_h(), o.stride_w(), "stride")?;
+    let dil = pair(o.dilation_h_factor(), o.dilation_w_factor(), "dilation")?;
     let y = im.conv(
         call,
         x,
@@ -894,14 +893,8 @@ fn depthwise_conv_2d(im: &mut Importer, call: &Call) -> Result<()> {
         .and_then(|t| t.permute_axes(&[2, 0, 1]))
         .and_then(|t| t.into_shape(&[m, ks[1], ks[2], channels]))
         .map_err(|e| tract_err(&e))?;
-    let strides = (
-        usize_of(o.stride_h(), "stride")?,
-        usize_of(o.stride_w(), "stride")?,
-    );
-    let dil = (
-        usize_of(o.dilation_h_factor(), "dilation")?,
-        usize_of(o.dilation_w_factor(), "dilation")?,
-    );
+    let strides = pair(o.stride_h(), o.stride_w(), "stride")?;
+    let dil = pair(o.dilation_h_factor(), o.dilation_w_factor(), "dilation")?;
     let y = im.conv(
         call,
         x,
@@ -1032,14 +1025,8 @@ fn average_pool_2d(im: &mut Importer, call: &Call) -> Result<()> {
     let xi = im.tensor(call.input(0)?)?;
     let yi = im.tensor(call.output())?;
     let x = im.wire(call.input(0)?)?;
-    let kernel = (
-        usize_of(o.filter_height(), "filter height")?,
-        usize_of(o.filter_width(), "filter width")?,
-    );
-    let stride = (
-        usize_of(o.stride_h(), "stride")?,
-        usize_of(o.stride_w(), "stride")?,
-    );
+    let kernel = pair(o.filter_height(), o.filter_width(), "filter size")?;
+    let stride = pair(o.stride_h(), o.stride_w(), "stride")?;
     let same = padding(o.padding())?;
     let act = o.fused_activation_function();
     let y = match (Q8::of(xi.dt), xi.q, yi.q) {

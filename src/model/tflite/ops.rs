@@ -392,6 +392,30 @@ impl AvgPool {
     }
 }
 
+/// For each pooling window (batch, rows ya..yb, columns xa..xb) of an NHWC tensor of
+/// `shape`, the per-channel sums of `value(flat index)` and the number of positions summed.
+fn window_sums<A: Copy + Default + std::ops::AddAssign>(
+    windows: &[(usize, usize, usize, usize, usize)],
+    shape: &[usize],
+    value: impl Fn(usize) -> A,
+    mut emit: impl FnMut(&[A], usize),
+) {
+    let c = shape[3];
+    let mut acc = vec![A::default(); c];
+    for &(n, ya, yb, xa, xb) in windows {
+        acc.iter_mut().for_each(|a| *a = A::default());
+        for y in ya..yb {
+            for x in xa..xb {
+                let base = ((n * shape[1] + y) * shape[2] + x) * c;
+                for (k, a) in acc.iter_mut().enumerate() {
+                    *a += value(base + k);
+                }
+            }
+        }
+        emit(&acc, ((yb - ya) * (xb - xa)).max(1));
+    }
+}
+
 impl Op for AvgPool {
     fn name(&self) -> StaticName {
         "breedcam.AvgPool".into()
@@ -432,28 +456,23 @@ impl EvalOp for AvgPool {
         let out = if let Some(q) = Q8::of(x.datum_type()) {
             let data = bytes_of(&x)?;
             let mut out = Vec::with_capacity(windows.len() * c);
-            let mut acc = vec![0i32; c];
-            for &(n, ya, yb, xa, xb) in &windows {
-                acc.iter_mut().for_each(|a| *a = 0);
-                for y in ya..yb {
-                    for xx in xa..xb {
-                        let base = ((n * s[1] + y) * s[2] + xx) * c;
-                        for (a, &b) in acc.iter_mut().zip(&data[base..base + c]) {
-                            *a += q.value(b);
-                        }
+            window_sums(
+                &windows,
+                s,
+                |i| q.value(data[i]),
+                |sums, count| {
+                    let count = count as i32;
+                    for &a in sums {
+                        // TFLite: round half away from zero with integer division.
+                        let avg = if a > 0 {
+                            (a + count / 2) / count
+                        } else {
+                            (a - count / 2) / count
+                        };
+                        out.push(q.to_byte(avg.clamp(self.clamp.0, self.clamp.1)));
                     }
-                }
-                let count = ((yb - ya) * (xb - xa)).max(1) as i32;
-                for &a in &acc {
-                    // TFLite: round half away from zero with integer division.
-                    let avg = if a > 0 {
-                        (a + count / 2) / count
-                    } else {
-                        (a - count / 2) / count
-                    };
-                    out.push(q.to_byte(avg.clamp(self.clamp.0, self.clamp.1)));
-                }
-            }
+                },
+            );
             tensor_from_bytes(self.out_dt, &o, &out)?
         } else {
             let data = x.try_as_plain_ram()?.as_slice::<f32>()?;
@@ -462,20 +481,14 @@ impl EvalOp for AvgPool {
                 f32::from_bits(self.clamp.1 as u32),
             );
             let mut out = Vec::with_capacity(windows.len() * c);
-            let mut acc = vec![0f32; c];
-            for &(n, ya, yb, xa, xb) in &windows {
-                acc.iter_mut().for_each(|a| *a = 0.0);
-                for y in ya..yb {
-                    for xx in xa..xb {
-                        let base = ((n * s[1] + y) * s[2] + xx) * c;
-                        for (a, &b) in acc.iter_mut().zip(&data[base..base + c]) {
-                            *a += b;
-                        }
-                    }
-                }
-                let count = ((yb - ya) * (xb - xa)).max(1) as f32;
-                out.extend(acc.iter().map(|a| (a / count).max(lo).min(hi)));
-            }
+            window_sums(
+                &windows,
+                s,
+                |i| data[i],
+                |sums, count| {
+                    out.extend(sums.iter().map(|a| (a / count as f32).max(lo).min(hi)));
+                },
+            );
             Tensor::from_shape(&o, &out)?
         };
         Ok(tvec!(out.into_tvalue()))
