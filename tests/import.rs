@@ -255,3 +255,66 @@ fn a_zero_dimension_is_refused() {
     let e = err(&m.to_bytes()).to_string();
     assert!(e.contains("has a zero dimension"), "{e}");
 }
+
+#[test]
+fn normalisation_comes_from_metadata_then_sidecar_then_flags_then_default() {
+    use breedcam::model::{Classifier, LoadOptions, NormSource};
+    // The default model states mean 127 / std 128 in its TFLite metadata.
+    let c = Classifier::load(&common::default_model(), &LoadOptions::default()).unwrap();
+    assert_eq!(
+        (
+            c.normalization.mean.clone(),
+            c.normalization.std.clone(),
+            c.norm_source
+        ),
+        (vec![127.0], vec![128.0], NormSource::Metadata)
+    );
+    // A model without metadata: the raw-pixel default, then a sidecar, then flags.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tiny.tflite");
+    std::fs::write(
+        &path,
+        TinyModel::unary(BuiltinOperator::RELU, TinyOptions::None).to_bytes(),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("labels.txt"), "a\nb\nc\n").unwrap();
+    let c = Classifier::load(&path, &LoadOptions::default()).unwrap();
+    assert_eq!(c.norm_source, NormSource::Default);
+    assert_eq!(
+        (c.normalization.mean.clone(), c.normalization.std.clone()),
+        (vec![128.0], vec![128.0])
+    );
+    std::fs::write(
+        dir.path().join("tiny.json"),
+        r#"{"mean": [10, 20, 30], "std": [2, 2, 2], "labels": "labels.txt"}"#,
+    )
+    .unwrap();
+    let c = Classifier::load(&path, &LoadOptions::default()).unwrap();
+    assert_eq!(c.norm_source, NormSource::Sidecar);
+    assert_eq!(c.normalization.mean, vec![10.0, 20.0, 30.0]);
+    assert_eq!(c.labels.as_ref().unwrap().entries[2].name, "c");
+    let flags = LoadOptions {
+        mean: Some(vec![0.0]),
+        std: Some(vec![1.0]),
+        ..LoadOptions::default()
+    };
+    let c = Classifier::load(&path, &flags).unwrap();
+    assert_eq!(
+        (c.norm_source, c.normalization.mean.clone()),
+        (NormSource::Flags, vec![0.0])
+    );
+    // A broken sidecar names itself.
+    std::fs::write(
+        dir.path().join("tiny.json"),
+        r#"{"mean": [1], "stdev": [2]}"#,
+    )
+    .unwrap();
+    let e = Classifier::load(&path, &LoadOptions::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("tiny.json") && e.contains("unknown field `stdev`"),
+        "{e}"
+    );
+}
