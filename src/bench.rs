@@ -128,17 +128,20 @@ impl Board {
     }
 }
 
-/// Peak resident memory of this process (VmHWM), in MiB.
-pub fn peak_rss_mib() -> Option<f64> {
+/// A memory figure of this process from /proc/self/status, in MiB: `VmRSS` (resident
+/// now) or `VmHWM` (peak resident).
+pub fn rss_mib(field: &str) -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kb: f64 = status
+    let line = status
         .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
+        .find(|l| l.strip_prefix(field).is_some_and(|r| r.starts_with(':')))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
+}
+
+/// Peak resident memory of this process, in MiB.
+pub fn peak_rss_mib() -> Option<f64> {
+    rss_mib("VmHWM")
 }
 
 /// One benchmark run: a self-describing record.

@@ -185,6 +185,13 @@ pub fn run(
                 break Err(e);
             }
             presented += 1;
+            if presented.is_multiple_of(1000) {
+                log::info!(
+                    "{presented} screens; resident memory {} MiB (peak {} MiB)",
+                    crate::bench::rss_mib("VmRSS").map_or("?".into(), |m| format!("{m:.1}")),
+                    crate::bench::rss_mib("VmHWM").map_or("?".into(), |m| format!("{m:.1}")),
+                );
+            }
         };
         done.store(true, Ordering::Relaxed);
         shared.consumed.notify_all();
