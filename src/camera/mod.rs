@@ -180,12 +180,15 @@ pub fn decode(frame: &Frame) -> Result<RgbImage, BadFrame> {
     Ok(img)
 }
 
-/// Made-up MJPEG frames (smooth colour fields with a moving bright blob), encoded once.
+/// Made-up MJPEG frames (smooth colour fields with a moving bright blob), encoded once,
+/// delivered at most at a camera's pace (30 fps), like a webcam that never stops.
 pub struct Synthetic {
     frames: Vec<Vec<u8>>,
     width: u32,
     height: u32,
     sequence: u64,
+    interval: std::time::Duration,
+    next_due: std::time::Instant,
 }
 
 impl Synthetic {
@@ -213,12 +216,19 @@ impl Synthetic {
             width,
             height,
             sequence: 0,
+            interval: std::time::Duration::from_secs(1) / 30,
+            next_due: std::time::Instant::now(),
         })
     }
 }
 
 impl FrameSource for Synthetic {
     fn next_frame(&mut self) -> Result<Frame, Error> {
+        let now = std::time::Instant::now();
+        if now < self.next_due {
+            std::thread::sleep(self.next_due - now);
+        }
+        self.next_due = self.next_due.max(now) + self.interval;
         let i = self.sequence as usize % self.frames.len();
         self.sequence += 1;
         Ok(Frame {
