@@ -182,10 +182,7 @@ pub fn run(
     display: &mut dyn Display,
     opts: &Options,
 ) -> Result<Report, Error> {
-    let labels = model.labels.as_ref().ok_or_else(|| Error::BadInput {
-        path: model.path.clone(),
-        msg: "bench needs labels".into(),
-    })?;
+    let labels = model.labels_or("bench needs labels")?;
     let pre = model.preprocessor(opts.crop)?;
     let (w, h) = display.size();
     let mut canvas = Canvas::new(w, h);

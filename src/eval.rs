@@ -149,10 +149,7 @@ pub fn evaluate(
     photos: &[Labelled],
     progress: &dyn Fn(),
 ) -> Result<Report, Error> {
-    let labels = model.labels.as_ref().ok_or_else(|| Error::BadInput {
-        path: model.path.clone(),
-        msg: "eval needs labels with WordNet ids".into(),
-    })?;
+    let labels = model.labels_or("eval needs labels with WordNet ids")?;
     let pre = model.preprocessor(crop)?;
     let mut report = Report {
         model: model.path.clone(),

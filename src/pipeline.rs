@@ -101,10 +101,7 @@ pub fn run(
     opts: &Options,
     stop: &AtomicBool,
 ) -> Result<Stats, Error> {
-    let labels = model.labels.as_ref().ok_or_else(|| Error::BadInput {
-        path: model.path.clone(),
-        msg: "the kiosk needs labels".into(),
-    })?;
+    let labels = model.labels_or("the kiosk needs labels")?;
     let pre = model.preprocessor(opts.crop)?;
     let shared = Arc::new(Shared {
         slot: Mutex::new((Slot::Empty, Stats::default())),

@@ -245,6 +245,14 @@ impl Classifier {
         })
     }
 
+    /// The labels, or an error naming the model and saying why they were needed.
+    pub fn labels_or(&self, why: &str) -> Result<&Labels, Error> {
+        self.labels.as_ref().ok_or_else(|| Error::BadInput {
+            path: self.path.clone(),
+            msg: why.into(),
+        })
+    }
+
     pub fn preprocessor(&self, crop: Crop) -> Result<Preprocessor, Error> {
         Preprocessor::new(&self.input, &self.normalization, crop).map_err(|msg| Error::BadInput {
             path: self.path.clone(),

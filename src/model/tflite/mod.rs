@@ -1029,50 +1029,39 @@ fn average_pool_2d(im: &mut Importer, call: &Call) -> Result<()> {
     let stride = pair(o.stride_h(), o.stride_w(), "stride")?;
     let same = padding(o.padding())?;
     let act = o.fused_activation_function();
-    let y = match (Q8::of(xi.dt), xi.q, yi.q) {
-        (Some(q), Some(pin), Some(pout)) => {
-            let bounds = clamp_bounds(act)?;
-            let clamp = activation_range(q, pin, bounds.0, bounds.1);
-            let y = im.node(
-                call,
-                "",
-                AvgPool {
-                    kernel,
-                    stride,
-                    same,
-                    clamp,
-                    out_dt: xi.dt,
-                },
-                &[x],
-            )?;
-            if pin != pout || xi.dt.unquantized() != yi.dt.unquantized() {
-                let lut = Lut8::real_fn("requantize", q, pin, yi.dt, pout, |v| v)
-                    .map_err(|e| tract_err(&e))?;
-                im.node(call, ".requantize", lut, &[y])?
-            } else {
-                y
-            }
-        }
-        (None, None, None) if xi.dt == DatumType::F32 => {
-            let clamp = (
-                f32::NEG_INFINITY.to_bits() as i32,
-                f32::INFINITY.to_bits() as i32,
-            );
-            let y = im.node(
-                call,
-                "",
-                AvgPool {
-                    kernel,
-                    stride,
-                    same,
-                    clamp,
-                    out_dt: xi.dt,
-                },
-                &[x],
-            )?;
-            im.activation(call, y, act)?
-        }
+    // 8-bit: the fused activation clamps in the input's quantization, then a requantize
+    // if the output's differs. f32: an open pool, then the activation op.
+    let quantized = match (Q8::of(xi.dt), xi.q, yi.q) {
+        (Some(q), Some(pin), Some(pout)) => Some((q, pin, pout)),
+        (None, None, None) if xi.dt == DatumType::F32 => None,
         _ => return invalid(format!("unsupported types {:?} -> {:?}", xi.dt, yi.dt)),
+    };
+    let clamp = match quantized {
+        Some((q, pin, _)) => {
+            let bounds = clamp_bounds(act)?;
+            activation_range(q, pin, bounds.0, bounds.1)
+        }
+        None => (
+            f32::NEG_INFINITY.to_bits() as i32,
+            f32::INFINITY.to_bits() as i32,
+        ),
+    };
+    let pool = AvgPool {
+        kernel,
+        stride,
+        same,
+        clamp,
+        out_dt: xi.dt,
+    };
+    let y = im.node(call, "", pool, &[x])?;
+    let y = match quantized {
+        Some((q, pin, pout)) if pin != pout || xi.dt.unquantized() != yi.dt.unquantized() => {
+            let lut = Lut8::real_fn("requantize", q, pin, yi.dt, pout, |v| v)
+                .map_err(|e| tract_err(&e))?;
+            im.node(call, ".requantize", lut, &[y])?
+        }
+        Some(_) => y,
+        None => im.activation(call, y, act)?,
     };
     im.produce(call, y)
 }
