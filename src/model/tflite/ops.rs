@@ -1,6 +1,8 @@
 //! breedcam's own tract ops for the TFLite semantics tract-core has no op for.
 //!
-//! Convolutions and fully-connected layers go to tract's quantized `Conv`; what is left are
+//! Convolutions and fully-connected layers go to tract's quantized `Conv` (8-bit ones through
+//! [`super::qconv`]: i32 accumulators from tract, one fused requantization pass, depthwise in
+//! our own loop); what is left are
 //! cheap element-wise / reduction ops whose TFLite meaning (every tensor carries its own
 //! scale and zero point) we implement here, each computing in the *output* tensor's
 //! quantization:
@@ -10,7 +12,8 @@
 //!   HARD_SWISH.
 //! - [`Binary`]: ADD / SUB / MUL with numpy broadcasting; quantized inputs are dequantized
 //!   with their own parameters, combined, requantized with the output's, clamped to the
-//!   fused activation's range.
+//!   fused activation's range. Same-shape quantized ADD (residual connections) runs in
+//!   XNNPACK's fixed-point form instead, so it rounds exactly as TFLite does.
 //! - [`AvgPool`]: AVERAGE_POOL_2D with TFLite's rounding; [`Mean`]: MEAN over axes.
 //! - [`Softmax`], [`Quantize`] (f32 -> 8-bit), [`Dequantize`] (8-bit -> f32), [`ClampF32`].
 
@@ -85,7 +88,7 @@ impl Q8 {
             Q8::U8 => v as u8,
         }
     }
-    fn value(self, b: u8) -> i32 {
+    pub fn value(self, b: u8) -> i32 {
         match self {
             Q8::I8 => (b as i8) as i32,
             Q8::U8 => b as i32,
@@ -310,6 +313,24 @@ impl EvalOp for Binary {
                 let qa = Q8::of(a.datum_type()).context("8-bit input expected")?;
                 let qb = Q8::of(b.datum_type()).context("8-bit input expected")?;
                 let qo = Q8::of(self.out_dt).context("8-bit output expected")?;
+                if let Some(fixed) = (self.kind == BinKind::Add && a.shape() == b.shape())
+                    .then(|| FixedAdd::new(pa, pb, po))
+                    .flatten()
+                {
+                    let (x, y) = (bytes_of(&a)?, bytes_of(&b)?);
+                    let (lo, hi) = self.clamp;
+                    let out: Vec<u8> = x
+                        .iter()
+                        .zip(y)
+                        .map(|(&x, &y)| {
+                            let v = fixed.apply(qa.value(x), qb.value(y));
+                            qo.to_byte(v.clamp(lo, hi))
+                        })
+                        .collect();
+                    return Ok(tvec!(
+                        tensor_from_bytes(self.out_dt, &shape, &out)?.into_tvalue()
+                    ));
+                }
                 let av =
                     tract_core::ndarray::ArrayViewD::from_shape(IxDyn(a.shape()), bytes_of(&a)?)?;
                 let bv =
@@ -330,6 +351,49 @@ impl EvalOp for Binary {
             }
         };
         Ok(tvec!(out.into_tvalue()))
+    }
+}
+
+/// Quantized addition in fixed point, as XNNPACK (TFLite's default CPU delegate) computes it:
+/// both input-to-output scale ratios become integer multipliers sharing one shift chosen so
+/// the larger has 21 bits, and the sum rounds half up.
+#[derive(Clone, Copy, Debug)]
+struct FixedAdd {
+    a_mul: i64,
+    b_mul: i64,
+    bias: i64,
+    shift: u32,
+    zero_point: i32,
+}
+
+impl FixedAdd {
+    /// `None` when a scale ratio is outside what XNNPACK accepts ([2^-10, 2^8)).
+    fn new(pa: QParams8, pb: QParams8, po: QParams8) -> Option<FixedAdd> {
+        let (ra, rb) = (pa.scale / po.scale, pb.scale / po.scale);
+        let ok = |r: f32| r.is_finite() && (2f32.powi(-10)..2f32.powi(8)).contains(&r);
+        if !ok(ra) || !ok(rb) {
+            return None;
+        }
+        let max = ra.max(rb);
+        let exponent = ((max.to_bits() >> 23) & 0xff) as i32 - 127;
+        let shift = (20 - exponent) as u32;
+        let a_mul = (ra * 2f32.powi(shift as i32)).round_ties_even() as i64;
+        let b_mul = (rb * 2f32.powi(shift as i32)).round_ties_even() as i64;
+        let bias =
+            (1i64 << (shift - 1)) - a_mul * pa.zero_point as i64 - b_mul * pb.zero_point as i64;
+        Some(FixedAdd {
+            a_mul,
+            b_mul,
+            bias,
+            shift,
+            zero_point: po.zero_point,
+        })
+    }
+
+    #[inline]
+    fn apply(&self, a: i32, b: i32) -> i32 {
+        let acc = self.bias + a as i64 * self.a_mul + b as i64 * self.b_mul;
+        (acc >> self.shift).clamp(-(1 << 20), 1 << 20) as i32 + self.zero_point
     }
 }
 

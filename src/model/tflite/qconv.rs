@@ -1,0 +1,508 @@
+//! The quantized convolution tail, fused, and a direct quantized depthwise convolution.
+//!
+//! tract's quantized `Conv` lowers every 8-bit convolution to im2col + integer matmul and then
+//! requantizes in five separate passes over the i32 accumulators (per-channel `Scale`, add the
+//! zero point, `Min`, `Max`, `Cast`); its optimiser cannot fold a per-channel scale into the
+//! matmul, so none of them fuse. Depthwise convolutions go the same way: an im2col per group
+//! and a matmul with one output row, followed by a broadcast `Sub` over a rank-4 tensor whose
+//! last axis has length one. On EfficientNet-Lite0 those passes were 70 % of inference
+//! (`cargo run --release --example profile_ops`).
+//!
+//! breedcam therefore asks tract's `Conv` only for the i32 accumulators (zero points and bias
+//! still handled inside tract's matmul) and requantizes them in one pass with [`Requant`];
+//! depthwise convolutions with a depth multiplier of one run in [`QDepthwise`], which
+//! accumulates and requantizes in the same loop. Both round exactly as tract did
+//! (`round_ties_even(acc * scale) + zero point`, clamped, with the per-channel scale computed
+//! as `kernel_scale * input_scale / output_scale` in f32, which is also XNNPACK's
+//! requantization), so outputs are bit-identical to the unfused graph.
+
+use tract_core::internal::*;
+
+use super::ops::{bytes_of, tensor_from_bytes, Q8};
+
+/// Per-channel requantization of i32 accumulators into an 8-bit tensor.
+#[derive(Clone, Debug)]
+pub struct RequantSpec {
+    /// One f32 multiplier per output channel (`kernel_scale * input_scale / output_scale`).
+    pub scale: Vec<f32>,
+    pub zero_point: i32,
+    /// Clamp bounds in quantized units (type range intersected with the fused activation).
+    pub lo: i32,
+    pub hi: i32,
+    pub out_dt: DatumType,
+}
+
+impl PartialEq for RequantSpec {
+    fn eq(&self, o: &Self) -> bool {
+        self.scale.len() == o.scale.len()
+            && self
+                .scale
+                .iter()
+                .zip(&o.scale)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+            && (self.zero_point, self.lo, self.hi, self.out_dt)
+                == (o.zero_point, o.lo, o.hi, o.out_dt)
+    }
+}
+impl Eq for RequantSpec {}
+
+impl RequantSpec {
+    /// `scale` holds one value (per-tensor) or one per channel.
+    pub fn new(
+        kernel_scales: &[f32],
+        input_scale: f32,
+        output_scale: f32,
+        channels: usize,
+        zero_point: i32,
+        (lo, hi): (i32, i32),
+        out_dt: DatumType,
+    ) -> TractResult<RequantSpec> {
+        ensure!(Q8::of(out_dt).is_some(), "requantization to {out_dt:?}");
+        ensure!(lo <= hi, "clamp {lo}..={hi}");
+        // XNNPACK's per-channel requantization scale, in f32 and this order.
+        let f = |k: f32| -> f32 { input_scale * k / output_scale };
+        let scale: Vec<f32> = match kernel_scales.len() {
+            1 => vec![f(kernel_scales[0]); channels],
+            n if n == channels => kernel_scales.iter().map(|&k| f(k)).collect(),
+            n => bail!("{n} kernel scales for {channels} channels"),
+        };
+        Ok(RequantSpec {
+            scale,
+            zero_point,
+            lo,
+            hi,
+            out_dt,
+        })
+    }
+
+    /// Requantizes pixels' accumulators (channels last) into `out`.
+    fn rows(&self, acc: &[i32], out: &mut [u8]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            unsafe { self.rows_avx2(acc, out) };
+            return;
+        }
+        self.rows_portable(acc, out)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn rows_avx2(&self, acc: &[i32], out: &mut [u8]) {
+        self.rows_portable(acc, out)
+    }
+
+    #[inline(always)]
+    fn rows_portable(&self, acc: &[i32], out: &mut [u8]) {
+        let c = self.scale.len();
+        for (a, o) in acc.chunks_exact(c).zip(out.chunks_exact_mut(c)) {
+            self.row(a, o);
+        }
+    }
+
+    /// Requantizes one pixel's accumulators (one per channel) into `out`.
+    #[inline(always)]
+    fn row(&self, acc: &[i32], out: &mut [u8]) {
+        // XNNPACK's fp32 requantization: clamp in the float domain (clamping to integer
+        // bounds commutes with rounding), then round to nearest even by adding 1.5 * 2^23 and
+        // reading the integer back from the float's bits. No saturating float-to-int casts,
+        // so the loop vectorises on SSE2 and NEON alike.
+        const MAGIC: f32 = 12_582_912.0;
+        const MAGIC_BITS: i32 = 0x4B40_0000;
+        let lo = (self.lo - self.zero_point) as f32;
+        let hi = (self.hi - self.zero_point) as f32;
+        let zp = self.zero_point;
+        for ((o, &a), &s) in out.iter_mut().zip(acc).zip(&self.scale) {
+            let v = a as f32 * s;
+            let v = if v > lo { v } else { lo };
+            let v = if v < hi { v } else { hi };
+            let r = ((v + MAGIC).to_bits() as i32).wrapping_sub(MAGIC_BITS) + zp;
+            *o = r as u8;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Requant
+
+/// i32 accumulators (channels last) -> 8-bit, one pass.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Requant(pub RequantSpec);
+
+impl Op for Requant {
+    fn name(&self) -> StaticName {
+        "breedcam.Requant".into()
+    }
+    op_as_typed_op!();
+}
+
+impl EvalOp for Requant {
+    op_out_of_plan!();
+    fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let x = args_1!(inputs);
+        let acc = x.try_as_plain_ram()?;
+        let acc = acc.as_slice::<i32>()?;
+        let c = self.0.scale.len();
+        ensure!(c > 0 && acc.len().is_multiple_of(c));
+        let mut out = vec![0u8; acc.len()];
+        self.0.rows(acc, &mut out);
+        Ok(tvec!(
+            tensor_from_bytes(self.0.out_dt, x.shape(), &out)?.into_tvalue()
+        ))
+    }
+}
+
+impl TypedOp for Requant {
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        ensure!(inputs[0].datum_type == i32::datum_type());
+        ensure!(inputs[0].shape.last() == Some(&self.0.scale.len().to_dim()));
+        Ok(tvec!(self.0.out_dt.fact(inputs[0].shape.clone())))
+    }
+    as_op!();
+}
+
+// ---------------------------------------------------------------------------------------
+// QDepthwise
+
+/// Geometry of a 2-D NHWC window op with TFLite's SAME / VALID padding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub input: [usize; 4],
+    pub kernel: (usize, usize),
+    pub strides: (usize, usize),
+    pub dilations: (usize, usize),
+    /// Padding before the first row / column (TFLite puts the odd one after).
+    pub pad: (usize, usize),
+    pub output: (usize, usize),
+}
+
+impl Window {
+    pub fn new(
+        input: [usize; 4],
+        kernel: (usize, usize),
+        strides: (usize, usize),
+        dilations: (usize, usize),
+        same: bool,
+    ) -> TractResult<Window> {
+        let axis = |i: usize, k: usize, s: usize, d: usize| -> TractResult<(usize, usize)> {
+            ensure!(k > 0 && s > 0 && d > 0, "zero kernel, stride or dilation");
+            let reach = (k - 1)
+                .checked_mul(d)
+                .and_then(|r| r.checked_add(1))
+                .context("kernel reach overflows")?;
+            if same {
+                let out = i.div_ceil(s);
+                let needed = (out.saturating_sub(1)) * s + reach;
+                Ok((out, needed.saturating_sub(i) / 2))
+            } else {
+                ensure!(i >= reach, "kernel reach {reach} exceeds input {i}");
+                Ok(((i - reach) / s + 1, 0))
+            }
+        };
+        let (oh, pt) = axis(input[1], kernel.0, strides.0, dilations.0)?;
+        let (ow, pl) = axis(input[2], kernel.1, strides.1, dilations.1)?;
+        Ok(Window {
+            input,
+            kernel,
+            strides,
+            dilations,
+            pad: (pt, pl),
+            output: (oh, ow),
+        })
+    }
+}
+
+/// Depthwise convolution of an 8-bit NHWC tensor with depth multiplier 1, i32 accumulation
+/// and the requantization in the same loop.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QDepthwise {
+    pub window: Window,
+    /// `kernel - kernel_zero_point`, tap-major: `[kh * kw][channels]`.
+    pub kernel: Vec<i16>,
+    pub bias: Vec<i32>,
+    pub input: Q8,
+    pub input_zero_point: i32,
+    pub requant: RequantSpec,
+}
+
+/// Channels accumulated together in registers.
+const BLOCK: usize = 16;
+
+impl QDepthwise {
+    fn eval_bytes(&self, x: &[u8], out: &mut [u8]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            unsafe { self.run_avx2(x, out) };
+            return;
+        }
+        self.run(x, out)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn run_avx2(&self, x: &[u8], out: &mut [u8]) {
+        self.run(x, out)
+    }
+
+    #[inline(always)]
+    fn run(&self, x: &[u8], out: &mut [u8]) {
+        match self.input {
+            Q8::I8 => self.run_typed::<true>(x, out),
+            Q8::U8 => self.run_typed::<false>(x, out),
+        }
+    }
+
+    #[inline(always)]
+    fn run_typed<const SIGNED: bool>(&self, x: &[u8], out: &mut [u8]) {
+        let [n, h, w, c] = self.window.input;
+        let (kh, kw) = self.window.kernel;
+        let (sh, sw) = self.window.strides;
+        let (dh, dw) = self.window.dilations;
+        let (pt, pl) = self.window.pad;
+        let (oh, ow) = self.window.output;
+        let x0 = self.input_zero_point as i16;
+        let mut acc = vec![0i32; c];
+        // (input offset, kernel offset) of each tap inside the image for this pixel.
+        let mut taps: Vec<(usize, usize)> = Vec::with_capacity(kh * kw);
+        let blocks = c / BLOCK * BLOCK;
+        for b in 0..n {
+            let image = &x[b * h * w * c..][..h * w * c];
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    taps.clear();
+                    for ky in 0..kh {
+                        let Some(iy) = (oy * sh + ky * dh).checked_sub(pt).filter(|&y| y < h)
+                        else {
+                            continue;
+                        };
+                        for kx in 0..kw {
+                            if let Some(ix) = (ox * sw + kx * dw).checked_sub(pl).filter(|&x| x < w)
+                            {
+                                taps.push(((iy * w + ix) * c, (ky * kw + kx) * c));
+                            }
+                        }
+                    }
+                    for cb in (0..blocks).step_by(BLOCK) {
+                        let mut a: [i32; BLOCK] = self.bias[cb..cb + BLOCK].try_into().unwrap();
+                        for &(xo, ko) in &taps {
+                            let xs: &[u8; BLOCK] =
+                                image[xo + cb..xo + cb + BLOCK].try_into().unwrap();
+                            let ks: &[i16; BLOCK] =
+                                self.kernel[ko + cb..ko + cb + BLOCK].try_into().unwrap();
+                            for j in 0..BLOCK {
+                                let xv = if SIGNED {
+                                    xs[j] as i8 as i16
+                                } else {
+                                    xs[j] as i16
+                                };
+                                a[j] += ((xv - x0) as i32) * (ks[j] as i32);
+                            }
+                        }
+                        acc[cb..cb + BLOCK].copy_from_slice(&a);
+                    }
+                    for ch in blocks..c {
+                        let mut a = self.bias[ch];
+                        for &(xo, ko) in &taps {
+                            let xb = image[xo + ch];
+                            let xv = if SIGNED { xb as i8 as i16 } else { xb as i16 };
+                            a += ((xv - x0) as i32) * (self.kernel[ko + ch] as i32);
+                        }
+                        acc[ch] = a;
+                    }
+                    let o = ((b * oh + oy) * ow + ox) * c;
+                    self.requant.row(&acc, &mut out[o..][..c]);
+                }
+            }
+        }
+    }
+}
+
+impl Op for QDepthwise {
+    fn name(&self) -> StaticName {
+        "breedcam.QDepthwise".into()
+    }
+    fn info(&self) -> TractResult<Vec<String>> {
+        Ok(vec![format!("{:?}", self.window)])
+    }
+    op_as_typed_op!();
+}
+
+impl EvalOp for QDepthwise {
+    op_out_of_plan!();
+    fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let x = args_1!(inputs);
+        ensure!(
+            x.shape() == self.window.input,
+            "input shape {:?}",
+            x.shape()
+        );
+        let bytes = bytes_of(&x)?;
+        let [n, _, _, c] = self.window.input;
+        let (oh, ow) = self.window.output;
+        let mut out = vec![0u8; n * oh * ow * c];
+        self.eval_bytes(bytes, &mut out);
+        Ok(tvec!(tensor_from_bytes(
+            self.requant.out_dt,
+            &[n, oh, ow, c],
+            &out
+        )?
+        .into_tvalue()))
+    }
+}
+
+impl TypedOp for QDepthwise {
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        ensure!(Q8::of(inputs[0].datum_type) == Some(self.input));
+        ensure!(inputs[0].shape.as_concrete() == Some(&self.window.input[..]));
+        let [n, _, _, c] = self.window.input;
+        let (oh, ow) = self.window.output;
+        ensure!(self.kernel.len() == self.window.kernel.0 * self.window.kernel.1 * c);
+        ensure!(self.bias.len() == c && self.requant.scale.len() == c);
+        Ok(tvec!(self.requant.out_dt.fact([n, oh, ow, c])))
+    }
+    as_op!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small deterministic generator (tests must not depend on a crate's RNG stream).
+    fn bytes(n: usize, mut seed: u32) -> Vec<u8> {
+        (0..n)
+            .map(|_| {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (seed >> 24) as u8
+            })
+            .collect()
+    }
+
+    /// Depthwise convolution written the obvious way, with TFLite's padding rule.
+    #[allow(clippy::too_many_arguments)]
+    fn naive(
+        x: &[i32],
+        [n, h, w, c]: [usize; 4],
+        k: &[i32],
+        (kh, kw): (usize, usize),
+        (sh, sw): (usize, usize),
+        (dh, dw): (usize, usize),
+        same: bool,
+        bias: &[i32],
+    ) -> (Vec<i64>, usize, usize) {
+        let reach = |k: usize, d: usize| (k - 1) * d + 1;
+        let (oh, ow, pt, pl) = if same {
+            let (oh, ow) = (h.div_ceil(sh), w.div_ceil(sw));
+            let pt = ((oh - 1) * sh + reach(kh, dh)).saturating_sub(h) / 2;
+            let pl = ((ow - 1) * sw + reach(kw, dw)).saturating_sub(w) / 2;
+            (oh, ow, pt, pl)
+        } else {
+            (
+                (h - reach(kh, dh)) / sh + 1,
+                (w - reach(kw, dw)) / sw + 1,
+                0,
+                0,
+            )
+        };
+        let mut out = vec![0i64; n * oh * ow * c];
+        for b in 0..n {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    for ch in 0..c {
+                        let mut acc = bias[ch] as i64;
+                        for ky in 0..kh {
+                            for kx in 0..kw {
+                                let iy = (oy * sh + ky * dh) as isize - pt as isize;
+                                let ix = (ox * sw + kx * dw) as isize - pl as isize;
+                                if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
+                                    continue;
+                                }
+                                let xi = ((b * h + iy as usize) * w + ix as usize) * c + ch;
+                                acc += x[xi] as i64 * k[(ky * kw + kx) * c + ch] as i64;
+                            }
+                        }
+                        out[((b * oh + oy) * ow + ox) * c + ch] = acc;
+                    }
+                }
+            }
+        }
+        (out, oh, ow)
+    }
+
+    #[test]
+    fn depthwise_matches_the_obvious_loop_on_odd_shapes() {
+        // Channel counts around the 16-channel block, strides, dilations, both paddings,
+        // both 8-bit types, a batch of two.
+        let cases = [
+            ([1, 9, 7, 3], (3, 3), (1, 1), (1, 1), true, Q8::I8),
+            ([2, 10, 11, 17], (3, 3), (2, 2), (1, 1), true, Q8::U8),
+            ([1, 12, 12, 32], (5, 5), (2, 1), (1, 1), true, Q8::I8),
+            ([1, 13, 9, 33], (3, 5), (1, 2), (2, 1), false, Q8::U8),
+            ([1, 6, 6, 48], (5, 5), (1, 1), (2, 2), true, Q8::I8),
+        ];
+        for (i, &(shape, kernel, strides, dil, same, q)) in cases.iter().enumerate() {
+            let c = shape[3];
+            let xb = bytes(shape.iter().product(), 7 + i as u32);
+            let kb = bytes(kernel.0 * kernel.1 * c, 99 + i as u32);
+            let (x0, k0) = match q {
+                Q8::I8 => (-5, 0),
+                Q8::U8 => (131, 120),
+            };
+            let val = |b: u8| match q {
+                Q8::I8 => b as i8 as i32,
+                Q8::U8 => b as i32,
+            };
+            let x: Vec<i32> = xb.iter().map(|&b| val(b) - x0).collect();
+            let k: Vec<i32> = kb.iter().map(|&b| val(b) - k0).collect();
+            let bias: Vec<i32> = (0..c as i32).map(|v| v * 37 - 300).collect();
+            let (want, oh, ow) = naive(&x, shape, &k, kernel, strides, dil, same, &bias);
+            // Scale 1/64 and a wide-open clamp: the requantized value is the accumulator
+            // divided by 64, rounded to nearest even, then saturated.
+            let out_dt = match q {
+                Q8::I8 => i8::datum_type(),
+                Q8::U8 => u8::datum_type(),
+            };
+            let zp = if q == Q8::I8 { 3 } else { 128 };
+            let op = QDepthwise {
+                window: Window::new(shape, kernel, strides, dil, same).unwrap(),
+                kernel: k.iter().map(|&v| v as i16).collect(),
+                bias: bias.clone(),
+                input: q,
+                input_zero_point: x0,
+                requant: RequantSpec::new(
+                    &[1.0 / 64.0],
+                    1.0,
+                    1.0,
+                    c,
+                    zp,
+                    (q.min(), q.max()),
+                    out_dt,
+                )
+                .unwrap(),
+            };
+            assert_eq!(op.window.output, (oh, ow), "case {i}");
+            let mut got = vec![0u8; want.len()];
+            op.eval_bytes(&xb, &mut got);
+            for (j, (&g, &a)) in got.iter().zip(&want).enumerate() {
+                let expect = ((a as f64 / 64.0).round_ties_even() as i64 + zp as i64)
+                    .clamp(q.min() as i64, q.max() as i64);
+                assert_eq!(q.value(g) as i64, expect, "case {i}, element {j}, acc {a}");
+            }
+        }
+    }
+
+    #[test]
+    fn requantization_rounds_ties_to_even_and_clamps() {
+        let spec =
+            RequantSpec::new(&[0.5, 0.25], 1.0, 1.0, 2, -1, (-128, 6), i8::datum_type()).unwrap();
+        // channel 0 scale 0.5, channel 1 scale 0.25
+        let acc = [1, 2, 3, 6, -3, -10, 1000, -1000, 5, 14];
+        let mut out = [0u8; 10];
+        spec.rows(&acc, &mut out);
+        let got: Vec<i32> = out.iter().map(|&b| b as i8 as i32).collect();
+        // 0.5 -> 0, 0.5 -> 0, 1.5 -> 2, 1.5 -> 2, -1.5 -> -2, -2.5 -> -2, 500 -> clamp 6,
+        // -250 -> clamp -128, 2.5 -> 2, 3.5 -> 4; then the zero point -1 (clamped to
+        // -128..=6 after it).
+        assert_eq!(got, vec![-1, -1, 1, 1, -3, -3, 6, -128, 1, 3]);
+    }
+}
