@@ -1,0 +1,87 @@
+//! Where inference time goes: per-op time of a model's optimised tract plan.
+//!
+//! `cargo run --release --example profile_ops -- [MODEL] [RUNS]`
+//!
+//! Environment: `INPUT=file` feeds raw input bytes (`breedcam tensor` writes them; zeros
+//! otherwise); `DUMP=1` prints the optimised graph; `DUMP_NODE=name` writes that node's
+//! output bytes to /tmp/node_$TAG.bin on the first run (for comparing two import paths).
+use std::collections::HashMap;
+use std::time::Instant;
+use tract_core::internal::*;
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let path = args
+        .get(1)
+        .map(String::as_str)
+        .unwrap_or("models/efficientnet_lite0_int8.tflite");
+    let runs: usize = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(10);
+    let imported = breedcam::model::tflite::import(&std::fs::read(path)?)?;
+    let fact = imported.model.input_fact(0)?.clone();
+    let model = imported.model.into_optimized()?;
+    if std::env::var("DUMP").is_ok() {
+        for n in model.eval_order()? {
+            let node = model.node(n);
+            println!(
+                "{} {} {:?} <- {:?} :: {:?}",
+                node.id, node.name, node.op, node.inputs, node.outputs[0].fact
+            );
+        }
+    }
+    let plan = model.into_runnable()?;
+    let shape = fact.shape.as_concrete().unwrap().to_vec();
+    let mut input = Tensor::zero_dt(fact.datum_type, &shape)?;
+    if let Ok(f) = std::env::var("INPUT") {
+        let b = std::fs::read(f)?;
+        input = breedcam::model::tflite::ops::tensor_from_bytes(fact.datum_type, &shape, &b)?;
+    }
+    unsafe { input.set_datum_type(fact.datum_type) };
+    let dump = std::env::var("DUMP_NODE").ok();
+    let mut per_op: HashMap<String, (f64, usize)> = HashMap::new();
+    let mut total = 0.0;
+    for run in 0..=runs {
+        let mut state = SimpleState::new(&plan)?;
+        let t0 = Instant::now();
+        let input = tvec!(input.clone().into_tvalue());
+        state.run_plan_with_eval(input, |session, op_state, node, inputs| {
+            let t = Instant::now();
+            let r = tract_core::plan::eval(session, op_state, node, inputs);
+            if run > 0 {
+                let e = per_op.entry(node.op.name().to_string()).or_default();
+                e.0 += t.elapsed().as_secs_f64() * 1e3;
+                e.1 += 1;
+            } else if let (Some(want), Ok(out)) = (&dump, &r) {
+                if &node.name == want {
+                    write_node(&out[0].clone().into_tensor());
+                }
+            }
+            r
+        })?;
+        if run > 0 {
+            total += t0.elapsed().as_secs_f64() * 1e3;
+        }
+    }
+    let mut v: Vec<_> = per_op.into_iter().collect();
+    v.sort_by(|a, b| b.1 .0.total_cmp(&a.1 .0));
+    println!("total {:.1} ms/run over {runs} runs", total / runs as f64);
+    for (name, (ms, n)) in v {
+        println!("{:>8.2} ms {:>5} nodes  {name}", ms / runs as f64, n / runs);
+    }
+    Ok(())
+}
+
+fn write_node(t: &Tensor) {
+    let bytes: Vec<u8> = if t.datum_type() == i32::datum_type() {
+        let v = t.try_as_plain_ram().unwrap();
+        v.as_slice::<i32>()
+            .unwrap()
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect()
+    } else {
+        breedcam::model::tensor_bytes(t).unwrap()
+    };
+    let tag = std::env::var("TAG").unwrap_or_default();
+    std::fs::write(format!("/tmp/node_{tag}.bin"), bytes).unwrap();
+    eprintln!("dumped {:?} {:?}", t.shape(), t.datum_type());
+}
