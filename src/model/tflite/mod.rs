@@ -29,7 +29,7 @@ use ops::{
     activation_range, bytes_of, AvgPool, BinKind, Binary, ClampF32, Dequantize, Lut8, Mean,
     QParams8, Quantize, Softmax, UnaryF32, Q8,
 };
-use qconv::{QDepthwise, Requant, RequantSpec, Window};
+use qconv::{KernelZeroPoint, QDepthwise, Requant, RequantSpec, Window};
 
 /// Largest element count accepted for one tensor (a 4096x4096x4 f32 image is 64 M):
 /// a model declaring more is refused before anything is allocated.
@@ -907,19 +907,47 @@ impl<'m> Importer<'m> {
                 group,
                 q_params: Some(i32::datum_type()),
             };
+            // A pointwise convolution's kernel zero point is cheaper in Requant (see
+            // KernelZeroPoint) than in tract.
+            // uint8 kernels become int8 here (k - 128, zero point k0 - 128), so tract sees
+            // an int8 kernel whose zero point can be left to Requant.
+            let (kernel, k0) = match kq8 {
+                Q8::U8 => {
+                    let k: Vec<i8> = bytes_of(kernel)
+                        .map_err(|e| tract_err(&e))?
+                        .iter()
+                        .map(|&b| (b ^ 0x80) as i8)
+                        .collect();
+                    let t = Tensor::from_shape(kernel.shape(), &k).map_err(|e| tract_err(&e))?;
+                    (t, kq.zero_point - 128)
+                }
+                Q8::I8 => (kernel.clone(), kq.zero_point),
+            };
+            let pointwise = (kh, kw) == (1, 1) && strides == (1, 1);
+            let fold = (pointwise && k0 != 0).then_some(KernelZeroPoint {
+                k0,
+                x0: xq.zero_point,
+                input: xq8,
+            });
+            let k0 = if fold.is_some() { 0 } else { k0 };
             let inputs = vec![
                 x,
-                self.konst(call, "kernel", kernel.clone())?,
+                self.konst(call, "kernel", kernel)?,
                 self.konst(call, "bias", tensor1(&bias))?,
                 self.konst(call, "x0", tensor0(xq.zero_point))?,
                 self.konst(call, "xscale", tensor0(1f32))?,
-                self.konst(call, "k0", tensor0(kq.zero_point))?,
+                self.konst(call, "k0", tensor0(k0))?,
                 self.konst(call, "kscale", tensor0(1f32))?,
                 self.konst(call, "y0", tensor0(0i32))?,
                 self.konst(call, "yscale", tensor0(1f32))?,
             ];
             let acc = self.node(call, ".acc", conv, &inputs)?;
-            self.node(call, "", Requant(spec), &[acc])?
+            let ins = if fold.is_some() {
+                vec![acc, x]
+            } else {
+                vec![acc]
+            };
+            self.node(call, "", Requant(spec, fold), &ins)?
         };
         if act == ActivationFunctionType::TANH {
             return self.activation(call, wire, act).map(Some);

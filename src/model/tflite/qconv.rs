@@ -76,33 +76,45 @@ impl RequantSpec {
     }
 
     /// Requantizes pixels' accumulators (channels last) into `out`.
-    fn rows(&self, acc: &[i32], out: &mut [u8]) {
+    fn rows(&self, acc: &[i32], out: &mut [u8], fold: Option<(&KernelZeroPoint, &[u8])>) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2 (checked just above).
-            unsafe { self.rows_avx2(acc, out) };
+            unsafe { self.rows_avx2(acc, out, fold) };
             return;
         }
-        self.rows_portable(acc, out)
+        self.rows_portable(acc, out, fold)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn rows_avx2(&self, acc: &[i32], out: &mut [u8]) {
-        self.rows_portable(acc, out)
+    unsafe fn rows_avx2(
+        &self,
+        acc: &[i32],
+        out: &mut [u8],
+        fold: Option<(&KernelZeroPoint, &[u8])>,
+    ) {
+        self.rows_portable(acc, out, fold)
     }
 
     #[inline(always)]
-    fn rows_portable(&self, acc: &[i32], out: &mut [u8]) {
+    fn rows_portable(&self, acc: &[i32], out: &mut [u8], fold: Option<(&KernelZeroPoint, &[u8])>) {
         let c = self.scale.len();
-        for (a, o) in acc.chunks_exact(c).zip(out.chunks_exact_mut(c)) {
-            self.row(a, o);
+        let pixels = acc.chunks_exact(c).zip(out.chunks_exact_mut(c));
+        match fold {
+            None => pixels.for_each(|(a, o)| self.row(a, o, 0)),
+            Some((kz, x)) => {
+                let cin = x.len() / (acc.len() / c);
+                for ((a, o), xs) in pixels.zip(x.chunks_exact(cin)) {
+                    self.row(a, o, kz.correction(xs));
+                }
+            }
         }
     }
 
-    /// Requantizes one pixel's accumulators (one per channel) into `out`.
+    /// Requantizes one pixel's accumulators (one per channel, plus `offset`) into `out`.
     #[inline(always)]
-    fn row(&self, acc: &[i32], out: &mut [u8]) {
+    fn row(&self, acc: &[i32], out: &mut [u8], offset: i32) {
         // XNNPACK's fp32 requantization: clamp in the float domain (clamping to integer
         // bounds commutes with rounding), then round to nearest even by adding 1.5 * 2^23 and
         // reading the integer back from the float's bits. No saturating float-to-int casts,
@@ -113,7 +125,7 @@ impl RequantSpec {
         let hi = (self.hi - self.zero_point) as f32;
         let zp = self.zero_point;
         for ((o, &a), &s) in out.iter_mut().zip(acc).zip(&self.scale) {
-            let v = a as f32 * s;
+            let v = a.wrapping_add(offset) as f32 * s;
             let v = if v > lo { v } else { lo };
             let v = if v < hi { v } else { hi };
             let r = ((v + MAGIC).to_bits() as i32).wrapping_sub(MAGIC_BITS) + zp;
@@ -125,9 +137,33 @@ impl RequantSpec {
 // ---------------------------------------------------------------------------------------
 // Requant
 
-/// i32 accumulators (channels last) -> 8-bit, one pass.
+/// A pointwise convolution's kernel zero point, applied here rather than by tract: tract
+/// computes it as a cast, a sum, a multiply and two broadcast passes over the accumulators,
+/// none fused (uint8 TF1 models, whose kernels have zero points near 128). With the zero
+/// point `k0` left out of tract's Conv, each output pixel's accumulators lack
+/// `-k0 * sum(x - x0)` over that pixel's input channels.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Requant(pub RequantSpec);
+pub struct KernelZeroPoint {
+    pub k0: i32,
+    pub x0: i32,
+    pub input: Q8,
+}
+
+impl KernelZeroPoint {
+    #[inline(always)]
+    fn correction(&self, x: &[u8]) -> i32 {
+        let sum: i32 = match self.input {
+            Q8::I8 => x.iter().map(|&b| b as i8 as i32).sum(),
+            Q8::U8 => x.iter().map(|&b| b as i32).sum(),
+        };
+        -self.k0 * (sum - self.x0 * x.len() as i32)
+    }
+}
+
+/// i32 accumulators (channels last) -> 8-bit, one pass. With a [`KernelZeroPoint`] the
+/// op takes the convolution's input as a second input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Requant(pub RequantSpec, pub Option<KernelZeroPoint>);
 
 impl Op for Requant {
     fn name(&self) -> StaticName {
@@ -139,26 +175,53 @@ impl Op for Requant {
 impl EvalOp for Requant {
     op_out_of_plan!();
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let x = args_1!(inputs);
-        let acc = x.try_as_plain_ram()?;
+        let acc_t = &inputs[0];
+        let acc = acc_t.try_as_plain_ram()?;
         let acc = acc.as_slice::<i32>()?;
         let c = self.0.scale.len();
         ensure!(c > 0 && acc.len().is_multiple_of(c));
+        let x = match (&self.1, inputs.get(1)) {
+            (Some(kz), Some(x)) => {
+                let bytes = bytes_of(x)?;
+                let pixels = acc.len() / c;
+                ensure!(pixels > 0 && bytes.len().is_multiple_of(pixels));
+                ensure!(Q8::of(x.datum_type()) == Some(kz.input));
+                Some((kz, bytes))
+            }
+            (None, None) => None,
+            _ => bail!("Requant: input count does not match its kernel zero point"),
+        };
         let mut out = vec![0u8; acc.len()];
-        self.0.rows(acc, &mut out);
-        Ok(tvec!(
-            tensor_from_bytes(self.0.out_dt, x.shape(), &out)?.into_tvalue()
-        ))
+        self.0.rows(acc, &mut out, x);
+        Ok(tvec!(tensor_from_bytes(
+            self.0.out_dt,
+            acc_t.shape(),
+            &out
+        )?
+        .into_tvalue()))
     }
 }
 
 impl TypedOp for Requant {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        ensure!(inputs.len() == 1 + self.1.is_some() as usize);
         ensure!(inputs[0].datum_type == i32::datum_type());
         ensure!(inputs[0].shape.last() == Some(&self.0.scale.len().to_dim()));
+        if let Some(kz) = &self.1 {
+            ensure!(Q8::of(inputs[1].datum_type) == Some(kz.input));
+            let (a, x) = (static_shape_of(inputs[0])?, static_shape_of(inputs[1])?);
+            ensure!(
+                a[..a.len() - 1] == x[..x.len() - 1],
+                "pixels of {a:?} and {x:?}"
+            );
+        }
         Ok(tvec!(self.0.out_dt.fact(inputs[0].shape.clone())))
     }
     as_op!();
+}
+
+fn static_shape_of(f: &TypedFact) -> TractResult<&[usize]> {
+    f.shape.as_concrete().context("static shapes only")
 }
 
 // ---------------------------------------------------------------------------------------
@@ -311,7 +374,7 @@ impl QDepthwise {
                         acc[ch] = a;
                     }
                     let o = ((b * oh + oy) * ow + ox) * c;
-                    self.requant.row(&acc, &mut out[o..][..c]);
+                    self.requant.row(&acc, &mut out[o..][..c], 0);
                 }
             }
         }
@@ -498,7 +561,7 @@ mod tests {
         // channel 0 scale 0.5, channel 1 scale 0.25
         let acc = [1, 2, 3, 6, -3, -10, 1000, -1000, 5, 14];
         let mut out = [0u8; 10];
-        spec.rows(&acc, &mut out);
+        spec.rows(&acc, &mut out, None);
         let got: Vec<i32> = out.iter().map(|&b| b as i8 as i32).collect();
         // 0.5 -> 0, 0.5 -> 0, 1.5 -> 2, 1.5 -> 2, -1.5 -> -2, -2.5 -> -2, 500 -> clamp 6,
         // -250 -> clamp -128, 2.5 -> 2, 3.5 -> 4; then the zero point -1 (clamped to
