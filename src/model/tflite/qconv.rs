@@ -192,7 +192,16 @@ impl EvalOp for Requant {
             _ => bail!("Requant: input count does not match its kernel zero point"),
         };
         let mut out = vec![0u8; acc.len()];
-        self.0.rows(acc, &mut out, x);
+        // 64 pixels per task: enough work to be worth a thread hand-off.
+        let per = 64;
+        for_chunks(&mut out, per * c, |i, o| {
+            let a = &acc[i * per * c..][..o.len()];
+            let xs = x.map(|(kz, bytes)| {
+                let cin = bytes.len() / (acc.len() / c);
+                (kz, &bytes[i * per * cin..][..o.len() / c * cin])
+            });
+            self.0.rows(a, o, xs);
+        });
         Ok(tvec!(tensor_from_bytes(
             self.0.out_dt,
             acc_t.shape(),
@@ -292,92 +301,111 @@ pub struct QDepthwise {
 const BLOCK: usize = 16;
 
 impl QDepthwise {
+    /// All output rows, on tract's executor's threads when it has several.
     fn eval_bytes(&self, x: &[u8], out: &mut [u8]) {
+        let [_, _, _, c] = self.window.input;
+        let (oh, ow) = self.window.output;
+        let row_len = ow * c;
+        if row_len == 0 {
+            return;
+        }
+        for_chunks(out, row_len, |r, o| self.row_dispatch(x, r / oh, r % oh, o));
+    }
+
+    fn row_dispatch(&self, x: &[u8], b: usize, oy: usize, out: &mut [u8]) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2 (checked just above).
-            unsafe { self.run_avx2(x, out) };
+            unsafe { self.row_avx2(x, b, oy, out) };
             return;
         }
-        self.run(x, out)
+        self.row(x, b, oy, out)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn run_avx2(&self, x: &[u8], out: &mut [u8]) {
-        self.run(x, out)
+    unsafe fn row_avx2(&self, x: &[u8], b: usize, oy: usize, out: &mut [u8]) {
+        self.row(x, b, oy, out)
     }
 
     #[inline(always)]
-    fn run(&self, x: &[u8], out: &mut [u8]) {
+    fn row(&self, x: &[u8], b: usize, oy: usize, out: &mut [u8]) {
         match self.input {
-            Q8::I8 => self.run_typed::<true>(x, out),
-            Q8::U8 => self.run_typed::<false>(x, out),
+            Q8::I8 => self.row_typed::<true>(x, b, oy, out),
+            Q8::U8 => self.row_typed::<false>(x, b, oy, out),
         }
     }
 
+    /// Output row `oy` of image `b`.
     #[inline(always)]
-    fn run_typed<const SIGNED: bool>(&self, x: &[u8], out: &mut [u8]) {
-        let [n, h, w, c] = self.window.input;
+    fn row_typed<const SIGNED: bool>(&self, x: &[u8], b: usize, oy: usize, out: &mut [u8]) {
+        let [_, h, w, c] = self.window.input;
         let (kh, kw) = self.window.kernel;
         let (sh, sw) = self.window.strides;
         let (dh, dw) = self.window.dilations;
         let (pt, pl) = self.window.pad;
-        let (oh, ow) = self.window.output;
+        let (_, ow) = self.window.output;
         let x0 = self.input_zero_point as i16;
+        let image = &x[b * h * w * c..][..h * w * c];
         let mut acc = vec![0i32; c];
         // (input offset, kernel offset) of each tap inside the image for this pixel.
         let mut taps: Vec<(usize, usize)> = Vec::with_capacity(kh * kw);
         let blocks = c / BLOCK * BLOCK;
-        for b in 0..n {
-            let image = &x[b * h * w * c..][..h * w * c];
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    taps.clear();
-                    for ky in 0..kh {
-                        let Some(iy) = (oy * sh + ky * dh).checked_sub(pt).filter(|&y| y < h)
-                        else {
-                            continue;
-                        };
-                        for kx in 0..kw {
-                            if let Some(ix) = (ox * sw + kx * dw).checked_sub(pl).filter(|&x| x < w)
-                            {
-                                taps.push(((iy * w + ix) * c, (ky * kw + kx) * c));
-                            }
-                        }
+        for ox in 0..ow {
+            taps.clear();
+            for ky in 0..kh {
+                let Some(iy) = (oy * sh + ky * dh).checked_sub(pt).filter(|&y| y < h) else {
+                    continue;
+                };
+                for kx in 0..kw {
+                    if let Some(ix) = (ox * sw + kx * dw).checked_sub(pl).filter(|&x| x < w) {
+                        taps.push(((iy * w + ix) * c, (ky * kw + kx) * c));
                     }
-                    for cb in (0..blocks).step_by(BLOCK) {
-                        let mut a: [i32; BLOCK] = self.bias[cb..cb + BLOCK].try_into().unwrap();
-                        for &(xo, ko) in &taps {
-                            let xs: &[u8; BLOCK] =
-                                image[xo + cb..xo + cb + BLOCK].try_into().unwrap();
-                            let ks: &[i16; BLOCK] =
-                                self.kernel[ko + cb..ko + cb + BLOCK].try_into().unwrap();
-                            for j in 0..BLOCK {
-                                let xv = if SIGNED {
-                                    xs[j] as i8 as i16
-                                } else {
-                                    xs[j] as i16
-                                };
-                                a[j] += ((xv - x0) as i32) * (ks[j] as i32);
-                            }
-                        }
-                        acc[cb..cb + BLOCK].copy_from_slice(&a);
-                    }
-                    for ch in blocks..c {
-                        let mut a = self.bias[ch];
-                        for &(xo, ko) in &taps {
-                            let xb = image[xo + ch];
-                            let xv = if SIGNED { xb as i8 as i16 } else { xb as i16 };
-                            a += ((xv - x0) as i32) * (self.kernel[ko + ch] as i32);
-                        }
-                        acc[ch] = a;
-                    }
-                    let o = ((b * oh + oy) * ow + ox) * c;
-                    self.requant.row(&acc, &mut out[o..][..c], 0);
                 }
             }
+            for cb in (0..blocks).step_by(BLOCK) {
+                let mut a: [i32; BLOCK] = self.bias[cb..cb + BLOCK].try_into().unwrap();
+                for &(xo, ko) in &taps {
+                    let xs: &[u8; BLOCK] = image[xo + cb..xo + cb + BLOCK].try_into().unwrap();
+                    let ks: &[i16; BLOCK] =
+                        self.kernel[ko + cb..ko + cb + BLOCK].try_into().unwrap();
+                    for j in 0..BLOCK {
+                        let xv = if SIGNED {
+                            xs[j] as i8 as i16
+                        } else {
+                            xs[j] as i16
+                        };
+                        a[j] += ((xv - x0) as i32) * (ks[j] as i32);
+                    }
+                }
+                acc[cb..cb + BLOCK].copy_from_slice(&a);
+            }
+            for ch in blocks..c {
+                let mut a = self.bias[ch];
+                for &(xo, ko) in &taps {
+                    let xb = image[xo + ch];
+                    let xv = if SIGNED { xb as i8 as i16 } else { xb as i16 };
+                    a += ((xv - x0) as i32) * (self.kernel[ko + ch] as i32);
+                }
+                acc[ch] = a;
+            }
+            self.requant.row(&acc, &mut out[ox * c..][..c], 0);
         }
+    }
+}
+
+/// Calls `f(index, chunk)` for each `len`-byte chunk of `out`, spread over tract's executor's
+/// threads when it has several (`--threads`), in order on this thread otherwise.
+fn for_chunks(out: &mut [u8], len: usize, f: impl Fn(usize, &mut [u8]) + Sync) {
+    use tract_linalg::multithread::{current_tract_executor, Executor};
+    match current_tract_executor() {
+        Executor::MultiThread(pool) => pool.install(|| {
+            use rayon::prelude::*;
+            out.par_chunks_mut(len)
+                .enumerate()
+                .for_each(|(i, o)| f(i, o))
+        }),
+        _ => out.chunks_mut(len).enumerate().for_each(|(i, o)| f(i, o)),
     }
 }
 
@@ -546,6 +574,13 @@ mod tests {
             assert_eq!(op.window.output, (oh, ow), "case {i}");
             let mut got = vec![0u8; want.len()];
             op.eval_bytes(&xb, &mut got);
+            // The same on three threads (rows spread over tract's executor).
+            let mut threaded = vec![0u8; want.len()];
+            let pool = tract_linalg::multithread::Executor::multithread(3);
+            tract_linalg::multithread::multithread_tract_scope(pool, || {
+                op.eval_bytes(&xb, &mut threaded)
+            });
+            assert_eq!(got, threaded, "case {i}: threads changed the result");
             for (j, (&g, &a)) in got.iter().zip(&want).enumerate() {
                 let expect = ((a as f64 / 64.0).round_ties_even() as i64 + zp as i64)
                     .clamp(q.min() as i64, q.max() as i64);
