@@ -67,10 +67,14 @@ impl ModelArgs {
 #[derive(clap::Args, serde::Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct KioskArgs {
-    /// A V4L2 camera (/dev/videoN). Not built yet: use --source.
-    #[arg(long, conflicts_with = "source")]
+    /// A V4L2 camera (/dev/videoN, or a stable /dev/v4l/by-id/... link); `--source camera`
+    /// takes the first capture device offering MJPEG or YUYV
+    #[arg(long)]
     camera: Option<String>,
-    /// `synthetic` or a folder of images (shown in a loop) [default: synthetic]
+    /// Size to capture at, WxH; the nearest the camera offers is used [default: 640x480]
+    #[arg(long)]
+    camera_size: Option<String>,
+    /// `synthetic`, `camera` or a folder of images (shown in a loop) [default: synthetic]
     #[arg(long)]
     source: Option<String>,
     /// `fb:/dev/fbN`, `png:DIR` or `none` [default: none]
@@ -98,11 +102,18 @@ struct KioskArgs {
 }
 
 impl KioskArgs {
-    /// Each setting from `self`, else from `other`.
+    /// Each setting from `self`, else from `other`. Where frames come from (`camera`,
+    /// `source`) is one setting: given in `self` at all, `other`'s is ignored.
     fn or(self, other: KioskArgs) -> KioskArgs {
+        let (camera, source) = if self.camera.is_some() || self.source.is_some() {
+            (self.camera, self.source)
+        } else {
+            (other.camera, other.source)
+        };
         KioskArgs {
-            camera: self.camera.or(other.camera),
-            source: self.source.or(other.source),
+            camera,
+            source,
+            camera_size: self.camera_size.or(other.camera_size),
             display: self.display.or(other.display),
             frames: self.frames.or(other.frames),
             crop: self.crop.or(other.crop),
@@ -159,13 +170,22 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// List the V4L2 devices: driver, card, bus, formats, frame sizes and rates.
+    Cameras,
     /// Field benchmark: per-stage latency (p50/p90/p99/max), fps, peak memory, board facts.
     Bench {
         #[command(flatten)]
         model: ModelArgs,
-        /// `synthetic` (made-up 640x480 JPEG frames) or a folder of images.
-        #[arg(long, default_value = "synthetic")]
-        source: String,
+        /// `synthetic` (made-up 640x480 JPEG frames), `camera` or a folder of images
+        /// [default: synthetic, or camera with --camera]
+        #[arg(long)]
+        source: Option<String>,
+        /// The V4L2 camera for `--source camera` [default: the first capture device]
+        #[arg(long)]
+        camera: Option<String>,
+        /// Size to capture at, WxH [default: 640x480]
+        #[arg(long)]
+        camera_size: Option<String>,
         /// Timed frames.
         #[arg(long, default_value_t = 50)]
         frames: usize,
@@ -301,9 +321,12 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             };
             kiosk(&model, flags.or(file))
         }
+        Command::Cameras => cameras(),
         Command::Bench {
             model,
             source,
+            camera,
+            camera_size,
             frames,
             warmup,
             threads,
@@ -311,9 +334,13 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             display,
             screen,
             json,
-        } => bench(
-            &model, &source, frames, warmup, threads, crop, &display, &screen, json,
-        ),
+        } => {
+            let spec =
+                SourceSpec::resolve(source.as_deref(), camera.as_deref(), camera_size.as_deref())?;
+            bench(
+                &model, &spec, frames, warmup, threads, crop, &display, &screen, json,
+            )
+        }
         Command::Eval {
             model,
             compare,
@@ -601,7 +628,7 @@ fn eval(
 #[allow(clippy::too_many_arguments)]
 fn bench(
     args: &ModelArgs,
-    source: &str,
+    source: &SourceSpec,
     frames: usize,
     warmup: usize,
     threads: usize,
@@ -622,7 +649,7 @@ fn bench(
     if threads > 1 {
         breedcam::model::set_threads(threads);
     }
-    let mut src = open_source(source)?;
+    let mut src = source.open()?;
     let model = args.load()?;
     let mut screen = breedcam::display::open(display, w, h)?;
     let report = run(
@@ -690,11 +717,11 @@ fn bench(
     Ok(ExitCode::SUCCESS)
 }
 
-/// `WxH`, 1..=8192 pixels a side.
+/// `WxH`, 1..=8192 pixels a side (screens, capture sizes).
 fn parse_screen(screen: &str) -> anyhow::Result<(u32, u32)> {
     let bad = || breedcam::Error::BadInput {
         path: screen.into(),
-        msg: "screen size must be WxH, 1..8192 a side".into(),
+        msg: "a size must be WxH, 1..8192 a side".into(),
     };
     let (w, h) = screen.split_once('x').ok_or_else(bad)?;
     let (w, h): (u32, u32) = (w.parse().map_err(|_| bad())?, h.parse().map_err(|_| bad())?);
@@ -704,16 +731,111 @@ fn parse_screen(screen: &str) -> anyhow::Result<(u32, u32)> {
     Ok((w, h))
 }
 
-/// `synthetic` or a folder of images.
-fn open_source(source: &str) -> anyhow::Result<Box<dyn breedcam::camera::FrameSource>> {
-    use breedcam::camera::{Files, Synthetic};
-    Ok(match source {
-        "synthetic" => Box::new(Synthetic::new(8, 640, 480)?),
-        "camera" => anyhow::bail!(
-            "--source camera: V4L2 capture is not built yet; use synthetic or a folder"
-        ),
-        dir => Box::new(Files::new(Path::new(dir))?),
-    })
+/// Where frames come from.
+enum SourceSpec {
+    Synthetic,
+    Folder(PathBuf),
+    /// A V4L2 camera (`None`: the first capture device) at about this size.
+    Camera(Option<PathBuf>, (u32, u32)),
+}
+
+impl SourceSpec {
+    /// From `--source`, `--camera` and `--camera-size`: `--camera DEV` alone or with
+    /// `--source camera` is that camera, `--source camera` alone the first one.
+    fn resolve(
+        source: Option<&str>,
+        camera: Option<&str>,
+        size: Option<&str>,
+    ) -> anyhow::Result<SourceSpec> {
+        let size = match size {
+            Some(s) => parse_screen(s)?,
+            None => breedcam::camera::v4l2::DEFAULT_SIZE,
+        };
+        Ok(match (source, camera) {
+            (None | Some("camera"), Some(dev)) => SourceSpec::Camera(Some(dev.into()), size),
+            (Some("camera"), None) => SourceSpec::Camera(None, size),
+            (Some(other), Some(dev)) => {
+                return Err(breedcam::Error::BadInput {
+                    path: dev.into(),
+                    msg: format!("--camera needs --source camera, not --source {other}"),
+                }
+                .into())
+            }
+            (None | Some("synthetic"), None) => SourceSpec::Synthetic,
+            (Some(dir), None) => SourceSpec::Folder(dir.into()),
+        })
+    }
+
+    fn open(&self) -> anyhow::Result<Box<dyn breedcam::camera::FrameSource>> {
+        use breedcam::camera::{v4l2::Camera, Files, Synthetic};
+        Ok(match self {
+            SourceSpec::Synthetic => Box::new(Synthetic::new(8, 640, 480)?),
+            SourceSpec::Folder(dir) => Box::new(Files::new(dir)?),
+            SourceSpec::Camera(dev, size) => Box::new(Camera::open(dev.as_deref(), *size)?),
+        })
+    }
+}
+
+/// `breedcam cameras`: every /dev/video* node, described; exit code 1 when none is a
+/// camera breedcam can use.
+fn cameras() -> anyhow::Result<ExitCode> {
+    use breedcam::camera::v4l2::{negotiate, probe, video_nodes, DEFAULT_SIZE};
+    let nodes = video_nodes(Path::new("/dev"));
+    if nodes.is_empty() {
+        eprintln!(
+            "breedcam: no V4L2 capture devices (no /dev/video* nodes); is a camera plugged in?"
+        );
+        return Ok(ExitCode::from(1));
+    }
+    let mut usable = 0;
+    for node in &nodes {
+        let info = match probe(node) {
+            Ok(info) => info,
+            Err(e) => {
+                println!("{e}");
+                continue;
+            }
+        };
+        let head = format!(
+            "{}: {} ({}, {})",
+            node.display(),
+            info.card,
+            info.driver,
+            info.bus
+        );
+        if let Some(why) = &info.unusable {
+            println!("{head}: {why}");
+            continue;
+        }
+        println!("{head}");
+        for f in &info.formats {
+            let sizes: Vec<String> = f.sizes.iter().map(|s| s.to_string()).collect();
+            println!(
+                "  {:<4} {:<22} {}",
+                f.fourcc_str(),
+                f.description,
+                sizes.join(", ")
+            );
+        }
+        match negotiate(&node.display().to_string(), &info.formats, DEFAULT_SIZE) {
+            Ok(choice) => {
+                usable += 1;
+                println!(
+                    "  breedcam run --camera {} captures {choice}",
+                    node.display()
+                );
+            }
+            Err(e) => println!("  not usable: {e}"),
+        }
+    }
+    if usable == 0 {
+        eprintln!(
+            "breedcam: none of {} /dev/video* nodes is a capture device offering MJPEG or YUYV",
+            nodes.len()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -724,12 +846,11 @@ extern "C" fn on_stop_signal(_: libc::c_int) {
 
 fn kiosk(args: &ModelArgs, k: KioskArgs) -> anyhow::Result<ExitCode> {
     use breedcam::pipeline::{run, Options};
-    if let Some(dev) = &k.camera {
-        anyhow::bail!(
-            "--camera {dev}: V4L2 capture is not built yet; use --source synthetic or a folder"
-        );
-    }
-    let source = k.source.unwrap_or_else(|| "synthetic".into());
+    let source = SourceSpec::resolve(
+        k.source.as_deref(),
+        k.camera.as_deref(),
+        k.camera_size.as_deref(),
+    )?;
     let display = k.display.unwrap_or_else(|| "none".into());
     let (frames, crop, smoothing) = (
         k.frames,
@@ -758,12 +879,15 @@ fn kiosk(args: &ModelArgs, k: KioskArgs) -> anyhow::Result<ExitCode> {
     }
     let model = args.load()?;
     let mut screen = breedcam::display::open(&display, w, h)?;
-    // Fail at start-up on a source that cannot open; later failures are reopened.
-    let first = open_source(&source)?;
+    // Fail at start-up on a source that cannot open (a camera that is not there: systemd
+    // restarts the service until it is); later failures show "camera lost" and are reopened.
+    let first = source.open()?;
     let mut first = Some(first);
     let mut open = move || match first.take() {
         Some(s) => Ok(s),
-        None => open_source(&source).map_err(|e| breedcam::Error::Runtime(format!("{e:#}"))),
+        None => source
+            .open()
+            .map_err(|e| breedcam::Error::Runtime(format!("{e:#}"))),
     };
     let opts = Options {
         frames,

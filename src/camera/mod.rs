@@ -5,8 +5,11 @@
 //! one decode path the kiosk, `bench` and the tests share. A corrupt or truncated frame is
 //! an error the caller counts and skips.
 //!
-//! Sources here: [`Synthetic`] (made-up MJPEG frames, for benches and soak tests) and
-//! [`Files`] (a folder of images, in a loop). V4L2 capture is not built yet.
+//! Sources here: [`Synthetic`] (made-up MJPEG frames, for benches and soak tests),
+//! [`Files`] (a folder of images, in a loop) and [`v4l2::Camera`] (a V4L2 webcam: MJPEG or
+//! YUYV through mmap streaming).
+
+pub mod v4l2;
 
 use std::path::{Path, PathBuf};
 
