@@ -272,13 +272,19 @@ fn capture_loop(
 }
 
 /// Puts a slot for the main thread. Live sources overwrite a frame not yet taken (counted
-/// as dropped); others wait until it is taken, so no file is skipped.
+/// as dropped); others wait until it is taken, so no file is skipped. A "camera lost" not yet
+/// taken is never overwritten by a frame: the screen shows it once (a live source's frame is
+/// dropped instead, a file waits).
 fn put(shared: &Shared, slot: Slot, overwrite: bool, done: &AtomicBool) {
     let Ok(mut g) = shared.slot.lock() else {
         return;
     };
+    if overwrite && matches!(g.0, Slot::Lost(_)) && matches!(slot, Slot::Frame { .. }) {
+        g.1.dropped += 1;
+        return;
+    }
     if !overwrite {
-        while matches!(g.0, Slot::Frame { .. }) && !done.load(Ordering::Relaxed) {
+        while !matches!(g.0, Slot::Empty) && !done.load(Ordering::Relaxed) {
             match shared.consumed.wait_timeout(g, Duration::from_millis(100)) {
                 Ok((guard, _)) => g = guard,
                 Err(_) => return,
