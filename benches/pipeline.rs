@@ -24,15 +24,19 @@ fn benches(c: &mut Criterion) {
     c.bench_function("decode 640x480 jpeg", |b| {
         b.iter(|| decode_image(&jpeg).unwrap())
     });
-    c.bench_function("crop+resize 640x480 -> 224", |b| b.iter(|| pre.fit(&img)));
+    let side = model.input.shape[1];
+    c.bench_function(&format!("crop+resize 640x480 -> {side}"), |b| {
+        b.iter(|| pre.fit(&img))
+    });
     let fitted = pre.fit(&img);
-    c.bench_function("quantize 224x224", |b| {
+    c.bench_function(&format!("quantize {side}x{side}"), |b| {
         b.iter(|| pre.tensor(&fitted).unwrap())
     });
     let tensor = pre.tensor(&fitted).unwrap();
     let mut g = c.benchmark_group("inference");
     g.sample_size(20);
-    g.bench_function("efficientnet_lite0_int8 (1 thread)", |b| {
+    let name = model.path.file_stem().unwrap_or_default().to_string_lossy();
+    g.bench_function(format!("{name} (1 thread)"), |b| {
         b.iter(|| model.run_raw(tensor.clone()).unwrap())
     });
     g.finish();

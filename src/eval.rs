@@ -10,7 +10,7 @@ use std::sync::mpsc;
 
 use serde::Serialize;
 
-use crate::model::Classifier;
+use crate::model::{Classifier, Tta};
 use crate::preprocess::{load_image, Crop};
 use crate::scores::top_k;
 use crate::Error;
@@ -142,10 +142,11 @@ pub struct Report {
 }
 
 /// Runs `model` over `photos`; decoding and resizing run on other threads beside inference.
-/// `progress` is called after each photo.
+/// `progress` is called after each photo. With [`Tta::Flip`] each photo is also run mirrored.
 pub fn evaluate(
     model: &Classifier,
     crop: Crop,
+    tta: Tta,
     photos: &[Labelled],
     progress: &dyn Fn(),
 ) -> Result<Report, Error> {
@@ -199,7 +200,7 @@ pub fn evaluate(
                     continue;
                 }
             };
-            let probs = model.run(tensor)?;
+            let probs = model.run_tta(tensor, tta)?;
             let dogs = top_k(&probs, 5, |c| labels.entries[c].is_dog);
             let all = top_k(&probs, 5, |_| true);
             let best = dogs.first().copied().unwrap_or(all[0]);

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use breedcam::model::{default_model_path, Classifier, LoadOptions};
+use breedcam::model::{default_model_path, resolve_model, Classifier, LoadOptions, Tta};
 use breedcam::preprocess::{load_image, Crop};
 use breedcam::scores::{verdict, Verdict};
 
@@ -29,7 +29,8 @@ struct Cli {
 
 #[derive(clap::Args)]
 struct ModelArgs {
-    /// TFLite model [default: models/efficientnet_lite0_int8.tflite, or $BREEDCAM_MODEL]
+    /// A committed model by name (lite2, lite0, lite0-seed) or a TFLite file
+    /// [default: lite2 = models/efficientnet_lite2_int8io.tflite, or $BREEDCAM_MODEL]
     #[arg(long, short)]
     model: Option<PathBuf>,
     /// Labels file (`name` or `wnid<TAB>name` per line) [default: sidecar, or built-in ImageNet]
@@ -44,8 +45,16 @@ struct ModelArgs {
 }
 
 impl ModelArgs {
+    /// The model file: `--model` resolved (a name or a path), else the default.
+    fn path(&self) -> anyhow::Result<PathBuf> {
+        Ok(match &self.model {
+            Some(m) => resolve_model(m)?,
+            None => default_model_path(),
+        })
+    }
+
     fn load(&self) -> anyhow::Result<Classifier> {
-        let path = self.model.clone().unwrap_or_else(default_model_path);
+        let path = self.path()?;
         let opts = LoadOptions {
             labels: self.labels.clone(),
             mean: self.mean.clone(),
@@ -137,6 +146,9 @@ enum Command {
         /// How the picture is fitted to the model's square input.
         #[arg(long, value_enum, default_value_t = Crop::Centre)]
         crop: Crop,
+        /// Test-time augmentation: `flip` averages the picture and its mirror image (2x time).
+        #[arg(long, value_enum, default_value_t = Tta::None)]
+        tta: Tta,
         /// One JSON object per image, one per line.
         #[arg(long)]
         json: bool,
@@ -149,11 +161,15 @@ enum Command {
     Eval {
         #[command(flatten)]
         model: ModelArgs,
-        /// A second model to run on the same photos, side by side with per-photo agreement.
+        /// A second model (name or file) to run on the same photos, side by side with
+        /// per-photo agreement.
         #[arg(long)]
         compare: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = Crop::Centre)]
         crop: Crop,
+        /// Test-time augmentation: `flip` averages the picture and its mirror image (2x time).
+        #[arg(long, value_enum, default_value_t = Tta::None)]
+        tta: Tta,
         /// The whole report (per breed, per photo) as one JSON object.
         #[arg(long)]
         json: bool,
@@ -294,9 +310,10 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             model,
             top,
             crop,
+            tta,
             json,
             images,
-        } => classify(&model, top, crop, json, &images),
+        } => classify(&model, top, crop, tta, json, &images),
         Command::Info { model, json } => info(&model, json),
         Command::Run {
             model,
@@ -345,9 +362,10 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             model,
             compare,
             crop,
+            tta,
             json,
             dir,
-        } => eval(&model, compare.as_deref(), crop, json, &dir),
+        } => eval(&model, compare.as_deref(), crop, tta, json, &dir),
         Command::Tensor {
             model,
             crop,
@@ -408,6 +426,7 @@ fn classify(
     args: &ModelArgs,
     top: usize,
     crop: Crop,
+    tta: Tta,
     json: bool,
     images: &[PathBuf],
 ) -> anyhow::Result<ExitCode> {
@@ -422,7 +441,7 @@ fn classify(
     let pre = c.preprocessor(crop)?;
     let mut failed = None;
     for path in images {
-        let result = load_image(path).and_then(|img| c.run(pre.prepare(&img)?));
+        let result = load_image(path).and_then(|img| c.run_tta(pre.prepare(&img)?, tta));
         match result {
             Ok(probs) => {
                 let v = verdict(labels, &probs, top);
@@ -446,7 +465,7 @@ fn classify(
 }
 
 fn info(args: &ModelArgs, json: bool) -> anyhow::Result<ExitCode> {
-    let path = args.model.clone().unwrap_or_else(default_model_path);
+    let path = args.path()?;
     // Survey first: it works on models that do not load, and lists what is unsupported.
     let bytes = std::fs::read(&path).map_err(|e| breedcam::Error::io(&path, e))?;
     let survey =
@@ -522,6 +541,7 @@ fn eval(
     args: &ModelArgs,
     compare: Option<&Path>,
     crop: Crop,
+    tta: Tta,
     json: bool,
     dir: &Path,
 ) -> anyhow::Result<ExitCode> {
@@ -553,11 +573,13 @@ fn eval(
     );
     let reports: Vec<Report> = models
         .iter()
-        .map(|m| evaluate(m, crop, &photos, &|| bar.inc(1)))
+        .map(|m| evaluate(m, crop, tta, &photos, &|| bar.inc(1)))
         .collect::<Result<_, _>>()?;
     bar.finish_and_clear();
     if json {
-        let mut j = serde_json::json!({ "dir": dir, "crop": crop, "unlabelled": unlabelled, "reports": reports });
+        let mut j = serde_json::json!({
+            "dir": dir, "crop": crop, "tta": tta, "unlabelled": unlabelled, "reports": reports
+        });
         if let [a, b] = &reports[..] {
             let (both, same) = agreement(a, b);
             j["agreement"] = serde_json::json!({ "photos": both, "same_top1": same });

@@ -273,22 +273,22 @@ fn capture_loop(
 
 /// Puts a slot for the main thread. Live sources overwrite a frame not yet taken (counted
 /// as dropped); others wait until it is taken, so no file is skipped. A "camera lost" not yet
-/// shown is never replaced by a frame: it reaches the screen at least once, however quickly
-/// the camera comes back.
+/// taken is never overwritten by a frame: the screen shows it once (a live source's frame is
+/// dropped instead, a file waits).
 fn put(shared: &Shared, slot: Slot, overwrite: bool, done: &AtomicBool) {
     let Ok(mut g) = shared.slot.lock() else {
         return;
     };
-    let is_frame = matches!(slot, Slot::Frame { .. });
-    let must_wait = |pending: &Slot| match pending {
-        Slot::Frame { .. } => !overwrite,
-        Slot::Lost(_) => is_frame,
-        Slot::Empty => false,
-    };
-    while must_wait(&g.0) && !done.load(Ordering::Relaxed) {
-        match shared.consumed.wait_timeout(g, Duration::from_millis(100)) {
-            Ok((guard, _)) => g = guard,
-            Err(_) => return,
+    if overwrite && matches!(g.0, Slot::Lost(_)) && matches!(slot, Slot::Frame { .. }) {
+        g.1.dropped += 1;
+        return;
+    }
+    if !overwrite {
+        while !matches!(g.0, Slot::Empty) && !done.load(Ordering::Relaxed) {
+            match shared.consumed.wait_timeout(g, Duration::from_millis(100)) {
+                Ok((guard, _)) => g = guard,
+                Err(_) => return,
+            }
         }
     }
     if done.load(Ordering::Relaxed) {

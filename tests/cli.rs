@@ -18,7 +18,8 @@ fn assert_bad_input(o: &std::process::Output, file: &str, cause: &str) {
 
 #[test]
 fn classifies_the_bundled_photo_on_a_fresh_clone() {
-    // tests/data/husky.png (Tux Paint's dog stamp): TFLite's reference says Eskimo dog first.
+    // tests/data/husky.png (Tux Paint's dog stamp): TFLite's reference says Eskimo dog first
+    // (the default, EfficientNet-Lite2: 26.6 %, Siberian husky second).
     let o = breedcam(&["classify", "--json", "tests/data/husky.png"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
@@ -31,7 +32,7 @@ fn classifies_the_bundled_photo_on_a_fresh_clone() {
         .collect();
     assert_eq!(names[0], "Eskimo dog", "{v}");
     assert!(names.contains(&"Siberian husky"), "{v}");
-    assert!(v["breeds"][0]["probability"].as_f64().unwrap() > 0.3, "{v}");
+    assert!(v["breeds"][0]["probability"].as_f64().unwrap() > 0.2, "{v}");
 }
 
 #[test]
@@ -64,7 +65,8 @@ fn classify_names_the_breed_and_says_no_dog_for_cat_person_and_hot_dog() {
     assert_eq!(lines[0]["breeds"].as_array().unwrap().len(), 3);
     for (line, saw) in lines[1..]
         .iter()
-        .zip(["Egyptian cat", "military uniform", "hotdog"])
+        // (TFLite's top-1s too; the seed model saw a military uniform on Grace Hopper.)
+        .zip(["Egyptian cat", "suit", "hotdog"])
     {
         assert_eq!(line["dog"], false, "{line}");
         assert_eq!(line["best"]["name"], saw, "{line}");
@@ -82,8 +84,9 @@ fn classify_names_the_breed_and_says_no_dog_for_cat_person_and_hot_dog() {
     ignore = "118 photos take too long under qemu; run on x86"
 )]
 fn default_model_on_dev_dogs_matches_the_tflite_reference() {
-    // TFLite reference (centre crop, bilinear, the model's normalisation): 100 / 113 / 115
-    // of 118 (84.7 / 95.8 / 97.5 %). Within 2 photos on top-1, as promised in MODELS.md.
+    // The default (EfficientNet-Lite2 int8): TFLite XNNPACK on breedcam's own input tensors
+    // (tools/tflite_accuracy.py) gets 108 / 117 / 118 of 118 (91.5 / 99.2 / 100 %); tract
+    // within 2 photos, as promised in MODELS.md.
     let Some(shared) = common::shared() else {
         return;
     };
@@ -121,15 +124,37 @@ fn default_model_on_dev_dogs_matches_the_tflite_reference() {
         top5 += rank.is_some() as i32;
     }
     eprintln!("dev-dogs: top-1 {top1} top-3 {top3} top-5 {top5} of 118");
-    assert!((top1 - 100).abs() <= 2, "top-1 {top1} vs TFLite 100");
-    assert!((top3 - 113).abs() <= 2, "top-3 {top3} vs TFLite 113");
-    assert!((top5 - 115).abs() <= 2, "top-5 {top5} vs TFLite 115");
+    assert!((top1 - 108).abs() <= 2, "top-1 {top1} vs TFLite 108");
+    assert!((top3 - 117).abs() <= 2, "top-3 {top3} vs TFLite 117");
+    assert!((top5 - 118).abs() <= 2, "top-5 {top5} vs TFLite 118");
+    // The first default (lite0-seed) got 100 / 113 / 115 here: the new default beats it.
+    assert!(top1 > 100 && top3 > 113 && top5 > 115);
 }
 
 #[test]
 fn info_lists_quantization_normalisation_and_ops() {
     let o = breedcam(&["info"]);
     assert!(o.status.success(), "{}", stderr(&o));
+    let t = stdout(&o);
+    assert!(
+        t.contains("input     i8 [1, 260, 260, 3] scale 0.0078125 zero point -1"),
+        "{t}"
+    );
+    assert!(
+        t.contains("output    i8 [1, 1000] scale 0.00390625 zero point -128"),
+        "{t}"
+    );
+    assert!(
+        t.contains("normalise (p - [127.0]) / [128.0]  [from Sidecar]"),
+        "{t}"
+    );
+    assert!(
+        t.contains("  43 CONV_2D") && !t.contains("QUANTIZE") && t.contains("81 operators"),
+        "{t}"
+    );
+    assert!(t.contains("labels    1000 classes, 118 dog breeds"), "{t}");
+    // The seed model: uint8 I/O, a QUANTIZE at each end, normalisation from its metadata.
+    let o = breedcam(&["info", "--model", "lite0-seed"]);
     let t = stdout(&o);
     assert!(
         t.contains("input     u8 [1, 224, 224, 3] scale 0.012566017 zero point 131"),
@@ -147,7 +172,6 @@ fn info_lists_quantization_normalisation_and_ops() {
         t.contains("  33 CONV_2D") && t.contains("   2 QUANTIZE") && t.contains("64 operators"),
         "{t}"
     );
-    assert!(t.contains("labels    1000 classes, 118 dog breeds"), "{t}");
 }
 
 #[test]

@@ -86,11 +86,12 @@ fn eval_of_an_empty_or_missing_folder_is_bad_input() {
 fn check_report(j: &serde_json::Value, frames: u64) {
     assert_eq!(j["schema"], "breedcam.bench/1");
     assert_eq!(j["frames"], frames);
+    // The default model, models/efficientnet_lite2_int8io.tflite (models/tools/SHA256SUMS).
     assert_eq!(
         j["model_sha256"],
-        "aa03e4017f54fd5c743bd397b0a3e136fab0942f9c7cd715064a31ca3e4fc996"
+        "4a2b22abd00f4b1e96dfa525b71c5545081cd21c37404bd52815e9b0d0ef6f3e"
     );
-    assert_eq!(j["model_bytes"], 5434493);
+    assert_eq!(j["model_bytes"], 6895608);
     assert!(j["model_import_ms"].as_f64().unwrap() > 0.0);
     assert!(j["model_optimise_ms"].as_f64().unwrap() > 0.0);
     let names: Vec<&str> = j["stages"]

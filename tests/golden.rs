@@ -152,7 +152,9 @@ macro_rules! golden {
 }
 
 golden! {
-    default_efficientnet_lite0_int8 => "efficientnet_lite0_int8", exact;
+    default_efficientnet_lite2_int8io => "efficientnet_lite2_int8io", exact;
+    fast_efficientnet_lite0_int8io => "efficientnet_lite0_int8io", exact;
+    seed_efficientnet_lite0_int8 => "efficientnet_lite0_int8", exact;
     coral_mobilenet_v1_uint8 => "coral_mobilenet_v1_0.75_192", exact;
     coral_mobilenet_v2_uint8_tf1_qat => "coral_mobilenet_v2_1.0_224", exact;
     coral_tf2_mobilenet_v2_ptq_quantize_at_input => "coral_tf2_mobilenet_v2_ptq", exact;

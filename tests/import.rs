@@ -142,8 +142,8 @@ fn declared_output_shape_must_match_what_the_op_computes() {
 }
 
 #[test]
-fn truncated_default_model_is_corrupt_at_every_cut() {
-    let bytes = std::fs::read(common::default_model()).unwrap();
+fn truncated_seed_model_is_corrupt_at_every_cut() {
+    let bytes = std::fs::read(common::seed_model()).unwrap();
     // (The file's last ~10 KB are the labels zip that TFLite metadata appends after the
     // flatbuffer; cutting there leaves a complete model, so the cuts stay before it.)
     for cut in [
@@ -166,10 +166,10 @@ fn truncated_default_model_is_corrupt_at_every_cut() {
 }
 
 #[test]
-fn damaged_default_model_never_panics() {
+fn damaged_seed_model_never_panics() {
     // Flip bytes in the flatbuffer's tables (the first and last 64 KiB hold the graph, the
     // middle is weights): whatever the damage, import returns, Ok or Err.
-    let bytes = std::fs::read(common::default_model()).unwrap();
+    let bytes = std::fs::read(common::seed_model()).unwrap();
     let mut state = 0x9E37_79B9_7F4A_7C15_u64;
     let mut next = || {
         state ^= state << 13;
@@ -259,8 +259,8 @@ fn a_zero_dimension_is_refused() {
 #[test]
 fn normalisation_comes_from_metadata_then_sidecar_then_flags_then_default() {
     use breedcam::model::{Classifier, LoadOptions, NormSource};
-    // The default model states mean 127 / std 128 in its TFLite metadata.
-    let c = Classifier::load(&common::default_model(), &LoadOptions::default()).unwrap();
+    // The seed model states mean 127 / std 128 in its TFLite metadata.
+    let c = Classifier::load(&common::seed_model(), &LoadOptions::default()).unwrap();
     assert_eq!(
         (
             c.normalization.mean.clone(),

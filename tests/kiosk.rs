@@ -206,7 +206,7 @@ fn config_file_keys_are_the_flags_and_flags_win() {
     let example = common::root().join("board/breedcam.toml");
     let o = breedcam(&["run", "--config", path_str(&example), "--frames", "1"]);
     assert!(
-        stderr(&o).contains("/opt/breedcam/models/efficientnet_lite0_int8.tflite"),
+        stderr(&o).contains("/opt/breedcam/models/efficientnet_lite2_int8io.tflite"),
         "{}",
         stderr(&o)
     );

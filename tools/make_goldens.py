@@ -24,6 +24,8 @@ import numpy as np
 CASES = {
     # fixture name: (model, is it under shared/)
     "efficientnet_lite0_int8": ("models/efficientnet_lite0_int8.tflite", False),
+    "efficientnet_lite2_int8io": ("models/efficientnet_lite2_int8io.tflite", False),
+    "efficientnet_lite0_int8io": ("models/efficientnet_lite0_int8io.tflite", False),
     "coral_mobilenet_v1_0.75_192": ("models/coral/mobilenet_v1_0.75_192_quant.tflite", True),
     "coral_mobilenet_v2_1.0_224": ("models/coral/mobilenet_v2_1.0_224_quant.tflite", True),
     "coral_tf2_mobilenet_v2_ptq": ("models/coral/tf2_mobilenet_v2_1.0_224_ptq.tflite", True),

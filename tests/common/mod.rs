@@ -9,7 +9,14 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The committed default model (EfficientNet-Lite2, int8 I/O, sidecar normalisation).
 pub fn default_model() -> PathBuf {
+    root().join(breedcam::model::DEFAULT_MODEL)
+}
+
+/// The first default, `lite0-seed`: EfficientNet-Lite0 with uint8 I/O (QUANTIZE at both ends),
+/// TFLite metadata (normalisation) and a labels zip appended after the flatbuffer.
+pub fn seed_model() -> PathBuf {
     root().join("models/efficientnet_lite0_int8.tflite")
 }
 
