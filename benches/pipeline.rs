@@ -1,9 +1,11 @@
 //! criterion benches of the kiosk's stages: preprocessing a 640x480 camera frame, inference
-//! of the default model, drawing the overlay. Compare runs as ratios within one session
+//! (the committed models, and MobileNetV2 1.0/224 from ../shared when it is there; the default
+//! also on 2 threads), drawing the overlay. TFLite's times for the same models and inputs come
+//! from tools/speed_table.py. Compare runs as ratios within one session
 //! (`cargo bench -- --save-baseline before` ... `--baseline before`); machines are noisy.
 
 use breedcam::camera::{FrameSource, Synthetic};
-use breedcam::model::{default_model_path, Classifier, LoadOptions};
+use breedcam::model::{default_model_path, set_threads, Classifier, LoadOptions};
 use breedcam::overlay::{draw, Canvas, Line, View};
 use breedcam::preprocess::{decode_image, Crop};
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -35,10 +37,40 @@ fn benches(c: &mut Criterion) {
     let tensor = pre.tensor(&fitted).unwrap();
     let mut g = c.benchmark_group("inference");
     g.sample_size(20);
-    let name = model.path.file_stem().unwrap_or_default().to_string_lossy();
-    g.bench_function(format!("{name} (1 thread)"), |b| {
-        b.iter(|| model.run_raw(tensor.clone()).unwrap())
-    });
+    let shared = std::path::PathBuf::from(
+        std::env::var("BREEDCAM_SHARED").unwrap_or_else(|_| "../shared".into()),
+    );
+    let mut models = vec![
+        default_model_path(),
+        "models/efficientnet_lite0_int8io.tflite".into(),
+        "models/efficientnet_lite0_int8.tflite".into(),
+    ];
+    models.dedup();
+    for rel in [
+        "models/coral/mobilenet_v2_1.0_224_quant.tflite",
+        "models/coral/tf2_mobilenet_v2_1.0_224_ptq.tflite",
+    ] {
+        if shared.join(rel).exists() {
+            models.push(shared.join(rel));
+        }
+    }
+    for (i, path) in models.iter().enumerate() {
+        let m = Classifier::load(path, &LoadOptions::default()).expect("model");
+        let p = m.preprocessor(Crop::Centre).expect("preprocessor");
+        let t = p.prepare(&img).unwrap();
+        let name = path.file_stem().unwrap_or_default().to_string_lossy();
+        set_threads(1);
+        g.bench_function(format!("{name} (1 thread)"), |b| {
+            b.iter(|| m.run_raw(t.clone()).unwrap())
+        });
+        if i == 0 {
+            set_threads(2);
+            g.bench_function(format!("{name} (2 threads)"), |b| {
+                b.iter(|| m.run_raw(t.clone()).unwrap())
+            });
+            set_threads(1);
+        }
+    }
     g.finish();
     let view = View {
         breeds: vec![

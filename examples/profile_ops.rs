@@ -4,7 +4,8 @@
 //!
 //! Environment: `INPUT=file` feeds raw input bytes (`breedcam tensor` writes them; zeros
 //! otherwise); `DUMP=1` prints the optimised graph; `DUMP_NODE=name` writes that node's
-//! output bytes to /tmp/node_$TAG.bin on the first run (for comparing two import paths).
+//! output bytes to /tmp/node_$TAG.bin on the first run (for comparing two import paths);
+//! `THREADS=n` runs on tract's n-thread executor.
 use std::collections::HashMap;
 use std::time::Instant;
 use tract_core::internal::*;
@@ -16,6 +17,9 @@ fn main() -> anyhow::Result<()> {
         .map(String::as_str)
         .unwrap_or("models/efficientnet_lite0_int8.tflite");
     let runs: usize = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(10);
+    if let Some(n) = std::env::var("THREADS").ok().and_then(|v| v.parse().ok()) {
+        breedcam::model::set_threads(n);
+    }
     let imported = breedcam::model::tflite::import(&std::fs::read(path)?)?;
     let fact = imported.model.input_fact(0)?.clone();
     let model = imported.model.into_optimized()?;

@@ -18,7 +18,9 @@ import tempfile
 
 MODELS = [
     # (name in the table, path, is it under ../shared)
-    ("EfficientNet-Lite0 int8 (default)", "models/efficientnet_lite0_int8.tflite", False),
+    ("EfficientNet-Lite2 int8 (default, `lite2`)", "models/efficientnet_lite2_int8io.tflite", False),
+    ("EfficientNet-Lite0 int8 (`lite0`)", "models/efficientnet_lite0_int8io.tflite", False),
+    ("EfficientNet-Lite0 int8, seed file (`lite0-seed`)", "models/efficientnet_lite0_int8.tflite", False),
     ("MobileNetV2 1.0/224 uint8 (Coral, TF1 QAT)", "models/coral/mobilenet_v2_1.0_224_quant.tflite", True),
     ("MobileNetV2 1.0/224 int8 (TF2 PTQ)", "models/coral/tf2_mobilenet_v2_1.0_224_ptq.tflite", True),
 ]

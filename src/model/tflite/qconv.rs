@@ -394,17 +394,26 @@ impl QDepthwise {
     }
 }
 
-/// Calls `f(index, chunk)` for each `len`-byte chunk of `out`, spread over tract's executor's
-/// threads when it has several (`--threads`), in order on this thread otherwise.
+/// Calls `f(index, item)` for each `len`-byte item of `out`, in order on this thread, or, when
+/// tract's executor has several threads (`--threads`), in about four runs of items per thread
+/// spread over them (finer splits cost more in hand-offs than they gain).
 fn for_chunks(out: &mut [u8], len: usize, f: impl Fn(usize, &mut [u8]) + Sync) {
     use tract_linalg::multithread::{current_tract_executor, Executor};
     match current_tract_executor() {
-        Executor::MultiThread(pool) => pool.install(|| {
-            use rayon::prelude::*;
-            out.par_chunks_mut(len)
-                .enumerate()
-                .for_each(|(i, o)| f(i, o))
-        }),
+        Executor::MultiThread(pool) => {
+            let items = out.len().div_ceil(len);
+            let per = items.div_ceil(pool.current_num_threads() * 4).max(1);
+            pool.install(|| {
+                use rayon::prelude::*;
+                out.par_chunks_mut(per * len)
+                    .enumerate()
+                    .for_each(|(run, o)| {
+                        for (k, item) in o.chunks_mut(len).enumerate() {
+                            f(run * per + k, item)
+                        }
+                    })
+            })
+        }
         _ => out.chunks_mut(len).enumerate().for_each(|(i, o)| f(i, o)),
     }
 }
