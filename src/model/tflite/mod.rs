@@ -27,9 +27,9 @@ use tract_tflite::tflite::{self, ActivationFunctionType, BuiltinOperator, Paddin
 pub use metadata::Normalization;
 use ops::{
     activation_range, bytes_of, AvgPool, BinKind, Binary, ClampF32, Dequantize, Lut8, Mean,
-    QParams8, Quantize, Softmax, UnaryF32, Q8,
+    QParams8, Quantize, Softmax, UnaryF32, Window, Q8,
 };
-use qconv::{KernelZeroPoint, QDepthwise, Requant, RequantSpec, Window};
+use qconv::{KernelZeroPoint, QDepthwise, Requant, RequantSpec};
 
 /// Largest element count accepted for one tensor (a 4096x4096x4 f32 image is 64 M):
 /// a model declaring more is refused before anything is allocated.

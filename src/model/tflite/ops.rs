@@ -408,6 +408,54 @@ impl TypedOp for Binary {
 // ---------------------------------------------------------------------------------------
 // Pools and reductions
 
+/// Geometry of a 2-D NHWC window op with TFLite's SAME / VALID padding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub input: [usize; 4],
+    pub kernel: (usize, usize),
+    pub strides: (usize, usize),
+    pub dilations: (usize, usize),
+    /// Padding before the first row / column (TFLite puts the odd one after).
+    pub pad: (usize, usize),
+    pub output: (usize, usize),
+}
+
+impl Window {
+    pub fn new(
+        input: [usize; 4],
+        kernel: (usize, usize),
+        strides: (usize, usize),
+        dilations: (usize, usize),
+        same: bool,
+    ) -> TractResult<Window> {
+        let axis = |i: usize, k: usize, s: usize, d: usize| -> TractResult<(usize, usize)> {
+            ensure!(k > 0 && s > 0 && d > 0, "zero kernel, stride or dilation");
+            let reach = (k - 1)
+                .checked_mul(d)
+                .and_then(|r| r.checked_add(1))
+                .context("kernel reach overflows")?;
+            if same {
+                let out = i.div_ceil(s);
+                let needed = (out.saturating_sub(1)) * s + reach;
+                Ok((out, needed.saturating_sub(i) / 2))
+            } else {
+                ensure!(i >= reach, "kernel reach {reach} exceeds input {i}");
+                Ok(((i - reach) / s + 1, 0))
+            }
+        };
+        let (oh, pt) = axis(input[1], kernel.0, strides.0, dilations.0)?;
+        let (ow, pl) = axis(input[2], kernel.1, strides.1, dilations.1)?;
+        Ok(Window {
+            input,
+            kernel,
+            strides,
+            dilations,
+            pad: (pt, pl),
+            output: (oh, ow),
+        })
+    }
+}
+
 /// AVERAGE_POOL_2D on NHWC; padded positions are not counted (TFLite semantics).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AvgPool {
@@ -420,39 +468,18 @@ pub struct AvgPool {
     pub out_dt: DatumType,
 }
 
-fn pool_out_len(input: usize, k: usize, s: usize, same: bool) -> usize {
-    if same {
-        input.div_ceil(s)
-    } else {
-        (input.saturating_sub(k)) / s + 1
-    }
-}
-
 impl AvgPool {
-    fn out_shape(&self, shape: &[usize]) -> TractResult<[usize; 4]> {
-        ensure!(
-            shape.len() == 4,
-            "AVERAGE_POOL_2D wants NHWC input, got {shape:?}"
-        );
-        ensure!(self.stride.0 > 0 && self.stride.1 > 0 && self.kernel.0 > 0 && self.kernel.1 > 0);
-        ensure!(
-            self.same || (shape[1] >= self.kernel.0 && shape[2] >= self.kernel.1),
-            "pool window larger than input"
-        );
-        Ok([
-            shape[0],
-            pool_out_len(shape[1], self.kernel.0, self.stride.0, self.same),
-            pool_out_len(shape[2], self.kernel.1, self.stride.1, self.same),
-            shape[3],
-        ])
+    /// Output size and padding: the same TFLite SAME / VALID rule as convolutions.
+    fn window(&self, shape: &[usize]) -> TractResult<Window> {
+        let input: [usize; 4] = shape
+            .try_into()
+            .map_err(|_| format_err!("AVERAGE_POOL_2D wants NHWC input, got {shape:?}"))?;
+        Window::new(input, self.kernel, self.stride, (1, 1), self.same)
     }
 
-    fn pad_before(&self, input: usize, out: usize, k: usize, s: usize) -> usize {
-        if self.same {
-            ((out - 1) * s + k).saturating_sub(input) / 2
-        } else {
-            0
-        }
+    fn out_shape(&self, shape: &[usize]) -> TractResult<[usize; 4]> {
+        let w = self.window(shape)?;
+        Ok([shape[0], w.output.0, w.output.1, shape[3]])
     }
 }
 
@@ -492,11 +519,9 @@ impl EvalOp for AvgPool {
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let x = args_1!(inputs);
         let s = x.shape();
-        let o = self.out_shape(s)?;
-        let (ph, pw) = (
-            self.pad_before(s[1], o[1], self.kernel.0, self.stride.0),
-            self.pad_before(s[2], o[2], self.kernel.1, self.stride.1),
-        );
+        let w = self.window(s)?;
+        let o = [s[0], w.output.0, w.output.1, s[3]];
+        let (ph, pw) = w.pad;
         let c = s[3];
         // Visit every output position with its clipped window; `sum` accumulates one channel row.
         let mut windows = Vec::with_capacity(o[0] * o[1] * o[2]);

@@ -18,7 +18,7 @@
 
 use tract_core::internal::*;
 
-use super::ops::{bytes_of, tensor_from_bytes, Q8};
+use super::ops::{bytes_of, static_shape, tensor_from_bytes, Window, Q8};
 
 /// Per-channel requantization of i32 accumulators into an 8-bit tensor.
 #[derive(Clone, Debug)]
@@ -218,7 +218,7 @@ impl TypedOp for Requant {
         ensure!(inputs[0].shape.last() == Some(&self.0.scale.len().to_dim()));
         if let Some(kz) = &self.1 {
             ensure!(Q8::of(inputs[1].datum_type) == Some(kz.input));
-            let (a, x) = (static_shape_of(inputs[0])?, static_shape_of(inputs[1])?);
+            let (a, x) = (static_shape(inputs[0])?, static_shape(inputs[1])?);
             ensure!(
                 a[..a.len() - 1] == x[..x.len() - 1],
                 "pixels of {a:?} and {x:?}"
@@ -229,60 +229,8 @@ impl TypedOp for Requant {
     as_op!();
 }
 
-fn static_shape_of(f: &TypedFact) -> TractResult<&[usize]> {
-    f.shape.as_concrete().context("static shapes only")
-}
-
 // ---------------------------------------------------------------------------------------
 // QDepthwise
-
-/// Geometry of a 2-D NHWC window op with TFLite's SAME / VALID padding.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Window {
-    pub input: [usize; 4],
-    pub kernel: (usize, usize),
-    pub strides: (usize, usize),
-    pub dilations: (usize, usize),
-    /// Padding before the first row / column (TFLite puts the odd one after).
-    pub pad: (usize, usize),
-    pub output: (usize, usize),
-}
-
-impl Window {
-    pub fn new(
-        input: [usize; 4],
-        kernel: (usize, usize),
-        strides: (usize, usize),
-        dilations: (usize, usize),
-        same: bool,
-    ) -> TractResult<Window> {
-        let axis = |i: usize, k: usize, s: usize, d: usize| -> TractResult<(usize, usize)> {
-            ensure!(k > 0 && s > 0 && d > 0, "zero kernel, stride or dilation");
-            let reach = (k - 1)
-                .checked_mul(d)
-                .and_then(|r| r.checked_add(1))
-                .context("kernel reach overflows")?;
-            if same {
-                let out = i.div_ceil(s);
-                let needed = (out.saturating_sub(1)) * s + reach;
-                Ok((out, needed.saturating_sub(i) / 2))
-            } else {
-                ensure!(i >= reach, "kernel reach {reach} exceeds input {i}");
-                Ok(((i - reach) / s + 1, 0))
-            }
-        };
-        let (oh, pt) = axis(input[1], kernel.0, strides.0, dilations.0)?;
-        let (ow, pl) = axis(input[2], kernel.1, strides.1, dilations.1)?;
-        Ok(Window {
-            input,
-            kernel,
-            strides,
-            dilations,
-            pad: (pt, pl),
-            output: (oh, ow),
-        })
-    }
-}
 
 /// Depthwise convolution of an 8-bit NHWC tensor with depth multiplier 1, i32 accumulation
 /// and the requantization in the same loop.
