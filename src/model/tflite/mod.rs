@@ -692,14 +692,11 @@ impl<'m> Importer<'m> {
             }
             return invalid("mixes quantized and float tensors (hybrid models are not supported)");
         };
-        let kscale = match &k.per_axis {
-            Some((scales, zps, _)) => {
-                if zps.iter().any(|z| *z != zps[0]) {
-                    return invalid("per-channel kernel zero points differ");
-                }
-                tensor1(scales)
-            }
-            None => tensor0(kq.scale),
+        let scales = kernel_scales(k, kq)?;
+        let kscale = if k.per_axis.is_some() {
+            tensor1(&scales)
+        } else {
+            tensor0(scales[0])
         };
         let ins = vec![
             self.konst(call, "x0", tensor0(xq.zero_point))?,
@@ -772,19 +769,7 @@ impl<'m> Importer<'m> {
             return Ok(wire);
         }
         let q = self.conv_q_inputs(call, xi, ki, &y)?;
-        let pool_spec = PoolSpec {
-            data_format: DataFormat::NHWC,
-            kernel_shape: tvec!(kh, kw),
-            padding: if same {
-                PaddingSpec::SameUpper
-            } else {
-                PaddingSpec::Valid
-            },
-            strides: Some(tvec!(strides.0, strides.1)),
-            dilations: Some(tvec!(dilations.0, dilations.1)),
-            input_channels: in_channels,
-            output_channels: o,
-        };
+        let pool_spec = nhwc_pool_spec((kh, kw), strides, dilations, same, in_channels, o);
         let conv = Conv {
             pool_spec,
             kernel_fmt: KernelFormat::OHWI,
@@ -828,15 +813,7 @@ impl<'m> Importer<'m> {
         };
         let ks = kernel.shape().to_vec();
         let (o, kh, kw, c) = (ks[0] * group, ks[1], ks[2], ks[3]);
-        let kernel_scales = match &ki.per_axis {
-            Some((scales, zps, _)) => {
-                if zps.iter().any(|z| *z != zps[0]) {
-                    return invalid("per-channel kernel zero points differ");
-                }
-                scales.clone()
-            }
-            None => vec![kq.scale],
-        };
+        let kernel_scales = kernel_scales(ki, kq)?;
         // TANH is a table after the requantization; clamps fold into it.
         let (lo, hi) = if act == ActivationFunctionType::TANH {
             (yq8.min(), yq8.max())
@@ -861,7 +838,7 @@ impl<'m> Importer<'m> {
         let input: [usize; 4] = xi.shape[..]
             .try_into()
             .map_err(|_| ImportError::Invalid(format!("input must be NHWC, got {:?}", xi.shape)))?;
-        let wire = if group > 1 && ks[0] == 1 && group == c && o == c {
+        let wire = if group > 1 && ks[0] == 1 && group == c {
             let window = Window::new(input, (kh, kw), strides, dilations, same)
                 .map_err(|e| ImportError::Invalid(format!("{e:#}")))?;
             let k0 = kq.zero_point;
@@ -886,19 +863,7 @@ impl<'m> Importer<'m> {
             };
             self.node(call, "", op, &[x])?
         } else {
-            let pool_spec = PoolSpec {
-                data_format: DataFormat::NHWC,
-                kernel_shape: tvec!(kh, kw),
-                padding: if same {
-                    PaddingSpec::SameUpper
-                } else {
-                    PaddingSpec::Valid
-                },
-                strides: Some(tvec!(strides.0, strides.1)),
-                dilations: Some(tvec!(dilations.0, dilations.1)),
-                input_channels: input[3],
-                output_channels: o,
-            };
+            let pool_spec = nhwc_pool_spec((kh, kw), strides, dilations, same, input[3], o);
             // Scales of one make tract's own requantization vanish: it returns the i32
             // accumulators with bias and zero points applied.
             let conv = Conv {
@@ -907,8 +872,6 @@ impl<'m> Importer<'m> {
                 group,
                 q_params: Some(i32::datum_type()),
             };
-            // A pointwise convolution's kernel zero point is cheaper in Requant (see
-            // KernelZeroPoint) than in tract.
             // uint8 kernels become int8 here (k - 128, zero point k0 - 128), so tract sees
             // an int8 kernel whose zero point can be left to Requant.
             let (kernel, k0) = match kq8 {
@@ -923,6 +886,8 @@ impl<'m> Importer<'m> {
                 }
                 Q8::I8 => (kernel.clone(), kq.zero_point),
             };
+            // A pointwise convolution's kernel zero point is cheaper in Requant (see
+            // KernelZeroPoint) than in tract.
             let pointwise = (kh, kw) == (1, 1) && strides == (1, 1);
             let fold = (pointwise && k0 != 0).then_some(KernelZeroPoint {
                 k0,
@@ -953,6 +918,45 @@ impl<'m> Importer<'m> {
             return self.activation(call, wire, act).map(Some);
         }
         Ok(Some(wire))
+    }
+}
+
+/// tract's pooling geometry for an NHWC convolution with TFLite's SAME (extra padding after)
+/// or VALID padding.
+fn nhwc_pool_spec(
+    (kh, kw): (usize, usize),
+    strides: (usize, usize),
+    dilations: (usize, usize),
+    same: bool,
+    input_channels: usize,
+    output_channels: usize,
+) -> PoolSpec {
+    PoolSpec {
+        data_format: DataFormat::NHWC,
+        kernel_shape: tvec!(kh, kw),
+        padding: if same {
+            PaddingSpec::SameUpper
+        } else {
+            PaddingSpec::Valid
+        },
+        strides: Some(tvec!(strides.0, strides.1)),
+        dilations: Some(tvec!(dilations.0, dilations.1)),
+        input_channels,
+        output_channels,
+    }
+}
+
+/// A quantized kernel's scales: one per output channel when per-axis (whose zero points
+/// must then all be equal), else its one scale.
+fn kernel_scales(k: &TInfo, kq: QParams8) -> Result<Vec<f32>> {
+    match &k.per_axis {
+        Some((scales, zps, _)) => {
+            if zps.iter().any(|z| *z != zps[0]) {
+                return invalid("per-channel kernel zero points differ");
+            }
+            Ok(scales.clone())
+        }
+        None => Ok(vec![kq.scale]),
     }
 }
 
