@@ -186,20 +186,17 @@ impl EvalOp for Requant {
                 let pixels = acc.len() / c;
                 ensure!(pixels > 0 && bytes.len().is_multiple_of(pixels));
                 ensure!(Q8::of(x.datum_type()) == Some(kz.input));
-                Some((kz, bytes))
+                Some((kz, bytes, bytes.len() / pixels))
             }
             (None, None) => None,
             _ => bail!("Requant: input count does not match its kernel zero point"),
         };
         let mut out = vec![0u8; acc.len()];
-        // 64 pixels per task: enough work to be worth a thread hand-off.
+        // 64 pixels per call of `rows`, to amortise its CPU-feature dispatch.
         let per = 64;
         for_chunks(&mut out, per * c, |i, o| {
             let a = &acc[i * per * c..][..o.len()];
-            let xs = x.map(|(kz, bytes)| {
-                let cin = bytes.len() / (acc.len() / c);
-                (kz, &bytes[i * per * cin..][..o.len() / c * cin])
-            });
+            let xs = x.map(|(kz, bytes, cin)| (kz, &bytes[i * per * cin..][..o.len() / c * cin]));
             self.0.rows(a, o, xs);
         });
         Ok(tvec!(tensor_from_bytes(
