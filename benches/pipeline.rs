@@ -5,7 +5,7 @@
 //! (`cargo bench -- --save-baseline before` ... `--baseline before`); machines are noisy.
 
 use breedcam::camera::{FrameSource, Synthetic};
-use breedcam::model::{default_model_path, set_threads, Classifier, LoadOptions};
+use breedcam::model::{set_threads, Classifier, LoadOptions, ModelSource, MODELS};
 use breedcam::overlay::{draw, Canvas, Line, View};
 use breedcam::preprocess::{decode_image, Crop};
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -18,8 +18,8 @@ fn frame_jpeg() -> Vec<u8> {
 }
 
 fn benches(c: &mut Criterion) {
-    let model =
-        Classifier::load(&default_model_path(), &LoadOptions::default()).expect("default model");
+    let model = Classifier::open(&ModelSource::default_model(), &LoadOptions::default())
+        .expect("default model");
     let pre = model.preprocessor(Crop::Centre).expect("preprocessor");
     let jpeg = frame_jpeg();
     let img = decode_image(&jpeg).expect("decode");
@@ -40,7 +40,7 @@ fn benches(c: &mut Criterion) {
         std::env::var("BREEDCAM_SHARED").unwrap_or_else(|_| "../shared".into()),
     );
     let mut models = vec![
-        default_model_path(),
+        MODELS[0].file.into(),
         "models/efficientnet_lite0_int8io.tflite".into(),
         "models/efficientnet_lite0_int8.tflite".into(),
     ];

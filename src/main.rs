@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use breedcam::model::{default_model_path, resolve_model, Classifier, LoadOptions, Tta};
+use breedcam::model::{Classifier, LoadOptions, ModelSource, Tta};
 use breedcam::preprocess::{load_image, Crop};
 use breedcam::scores::{verdict, Verdict};
 
@@ -29,8 +29,8 @@ struct Cli {
 
 #[derive(clap::Args)]
 struct ModelArgs {
-    /// A committed model by name (lite2, lite0, lite0-seed) or a TFLite file
-    /// [default: lite2 = models/efficientnet_lite2_int8io.tflite, or $BREEDCAM_MODEL]
+    /// A committed model by name (lite2, lite0, lite0-seed: embedded in the binary) or a
+    /// TFLite file [default: lite2, or the file $BREEDCAM_MODEL]
     #[arg(long, short)]
     model: Option<PathBuf>,
     /// Labels file (`name` or `wnid<TAB>name` per line) [default: sidecar, or built-in ImageNet]
@@ -45,16 +45,16 @@ struct ModelArgs {
 }
 
 impl ModelArgs {
-    /// The model file: `--model` resolved (a name or a path), else the default.
-    fn path(&self) -> anyhow::Result<PathBuf> {
+    /// The model: `--model` resolved (a name or a path), else the default.
+    fn source(&self) -> anyhow::Result<ModelSource> {
         Ok(match &self.model {
-            Some(m) => resolve_model(m)?,
-            None => default_model_path(),
+            Some(m) => ModelSource::resolve(m)?,
+            None => ModelSource::default_model(),
         })
     }
 
     fn load(&self) -> anyhow::Result<Classifier> {
-        let path = self.path()?;
+        let source = self.source()?;
         let opts = LoadOptions {
             labels: self.labels.clone(),
             mean: self.mean.clone(),
@@ -62,10 +62,10 @@ impl ModelArgs {
         };
         let started = std::time::Instant::now();
         // The library's errors already name the model file.
-        let c = Classifier::load(&path, &opts)?;
+        let c = Classifier::open(&source, &opts)?;
         log::info!(
             "loaded {} in {:.0} ms",
-            path.display(),
+            source.path().display(),
             started.elapsed().as_secs_f64() * 1e3
         );
         Ok(c)
@@ -465,9 +465,15 @@ fn classify(
 }
 
 fn info(args: &ModelArgs, json: bool) -> anyhow::Result<ExitCode> {
-    let path = args.path()?;
+    let source = args.source()?;
+    let path = source.path();
+    let origin = if source.is_embedded() {
+        "embedded"
+    } else {
+        "file"
+    };
     // Survey first: it works on models that do not load, and lists what is unsupported.
-    let bytes = std::fs::read(&path).map_err(|e| breedcam::Error::io(&path, e))?;
+    let bytes = source.bytes()?;
     let survey =
         breedcam::model::tflite::survey(&bytes).map_err(|cause| breedcam::Error::Model {
             path: path.clone(),
@@ -480,7 +486,7 @@ fn info(args: &ModelArgs, json: bool) -> anyhow::Result<ExitCode> {
     };
     if json {
         let mut j = serde_json::json!({
-            "model": path, "bytes": bytes.len(), "ops": survey.ops,
+            "model": path, "origin": origin, "bytes": bytes.len(), "ops": survey.ops,
             "unsupported": survey.unsupported.iter().map(|(i, n)| serde_json::json!({"operator": i, "op": n})).collect::<Vec<_>>(),
         });
         if let Some(c) = &loaded {
@@ -494,7 +500,11 @@ fn info(args: &ModelArgs, json: bool) -> anyhow::Result<ExitCode> {
         }
         println!("{j}");
     } else {
-        println!("model     {} ({} bytes)", path.display(), bytes.len());
+        println!(
+            "model     {} ({origin}, {} bytes)",
+            path.display(),
+            bytes.len()
+        );
         if let Some(c) = &loaded {
             let q = |s: &breedcam::model::TensorSpec| match s.quant {
                 Some((scale, zp)) => {

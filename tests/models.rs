@@ -4,7 +4,7 @@
 
 mod common;
 
-use breedcam::model::{Classifier, LoadOptions, NormSource, Tta, MODELS};
+use breedcam::model::{Classifier, LoadOptions, ModelSource, NormSource, Tta, MODELS};
 use breedcam::preprocess::{load_image, Crop};
 use breedcam::scores::verdict;
 use common::{breedcam, path_str, stderr, stdout};
@@ -13,9 +13,11 @@ const HUSKY_FAMILY: [&str; 3] = ["Eskimo dog", "Siberian husky", "malamute"];
 
 #[test]
 fn every_committed_model_loads_and_sees_a_husky() {
-    for (name, rel, _) in MODELS {
-        let c = Classifier::load(&common::root().join(rel), &LoadOptions::default())
+    for m in MODELS {
+        let name = m.name;
+        let c = Classifier::open(&ModelSource::Embedded(m), &LoadOptions::default())
             .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(c.embedded, "{name}");
         let labels = c.labels.as_ref().expect("ImageNet labels");
         assert_eq!((labels.len(), labels.dog_count()), (1000, 118), "{name}");
         assert_eq!(
@@ -40,8 +42,9 @@ fn every_committed_model_loads_and_sees_a_husky() {
 
 #[test]
 fn the_rebuilt_models_take_their_normalisation_from_their_sidecar() {
-    for (name, rel, _) in &MODELS[..2] {
-        let c = Classifier::load(&common::root().join(rel), &LoadOptions::default()).unwrap();
+    for m in &MODELS[..2] {
+        let name = m.name;
+        let c = Classifier::open(&ModelSource::Embedded(m), &LoadOptions::default()).unwrap();
         assert_eq!(c.norm_source, NormSource::Sidecar, "{name}");
         assert_eq!(c.input.dtype, "i8", "{name}");
         assert_eq!(
@@ -56,29 +59,32 @@ fn the_rebuilt_models_take_their_normalisation_from_their_sidecar() {
 #[test]
 fn model_names_pick_committed_files_and_paths_still_work() {
     for (args, file) in [
-        (vec!["info"], "models/efficientnet_lite2_int8io.tflite"),
+        (
+            vec!["info"],
+            "models/efficientnet_lite2_int8io.tflite (embedded",
+        ),
         (
             vec!["info", "--model", "lite2"],
-            "models/efficientnet_lite2_int8io.tflite",
+            "models/efficientnet_lite2_int8io.tflite (embedded",
         ),
         (
             vec!["info", "--model", "lite0"],
-            "models/efficientnet_lite0_int8io.tflite",
+            "models/efficientnet_lite0_int8io.tflite (embedded",
         ),
         (
             vec!["info", "--model", "lite0-seed"],
-            "models/efficientnet_lite0_int8.tflite",
+            "models/efficientnet_lite0_int8.tflite (embedded",
         ),
         (
             vec!["info", "--model", "models/efficientnet_lite0_int8io.tflite"],
-            "models/efficientnet_lite0_int8io.tflite",
+            "models/efficientnet_lite0_int8io.tflite (file",
         ),
     ] {
         let o = breedcam(&args);
         assert!(o.status.success(), "{args:?}: {}", stderr(&o));
         let first = stdout(&o).lines().next().unwrap_or_default().to_string();
         assert!(
-            first.starts_with(&format!("model     {file} (")),
+            first.starts_with(&format!("model     {file}, ")),
             "{args:?}: {first}"
         );
     }
@@ -119,8 +125,8 @@ fn an_unknown_model_name_is_bad_usage_that_lists_the_names() {
         err.contains("lite9") && err.contains("not a model name"),
         "{err}"
     );
-    for (name, rel, _) in MODELS {
-        assert!(err.contains(name) && err.contains(rel), "{err}");
+    for m in MODELS {
+        assert!(err.contains(m.name) && err.contains(m.file), "{err}");
     }
     // A missing path is still a missing file, named.
     let o = breedcam(&[
@@ -249,4 +255,54 @@ fn lite0_on_dev_dogs_matches_the_tflite_reference() {
     if let Some(got) = dev_dogs("lite0", "none") {
         within_two("lite0", got, (103, 113, 115));
     }
+}
+
+/// `scp breedcam pi:` is the whole install: a copy of the binary, in a folder with no
+/// models/ beside it, run from another folder, classifies with each embedded model.
+#[test]
+fn a_copied_binary_runs_from_any_folder_on_its_embedded_models() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bin, work) = (dir.path().join("bin"), dir.path().join("work"));
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::create_dir_all(&work).unwrap();
+    let exe = bin.join("breedcam");
+    std::fs::copy(env!("CARGO_BIN_EXE_breedcam"), &exe).unwrap();
+    std::fs::copy(
+        common::root().join("tests/data/husky.png"),
+        work.join("dog.png"),
+    )
+    .unwrap();
+    for m in MODELS {
+        let o = common::breedcam_at(&exe, &work, &["classify", "--model", m.name, "dog.png"]);
+        assert!(o.status.success(), "{}: {}", m.name, stderr(&o));
+        assert!(
+            stdout(&o).contains("1. Eskimo dog"),
+            "{}: {}",
+            m.name,
+            stdout(&o)
+        );
+    }
+    let o = common::breedcam_at(&exe, &work, &["info"]);
+    assert!(
+        stdout(&o).starts_with("model     models/efficientnet_lite2_int8io.tflite (embedded, "),
+        "{}",
+        stdout(&o)
+    );
+    // A path still means a file: there is none here.
+    let o = common::breedcam_at(
+        &exe,
+        &work,
+        &[
+            "classify",
+            "--model",
+            "models/efficientnet_lite2_int8io.tflite",
+            "dog.png",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("models/efficientnet_lite2_int8io.tflite"),
+        "{}",
+        stderr(&o)
+    );
 }

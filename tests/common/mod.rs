@@ -11,7 +11,7 @@ pub fn root() -> PathBuf {
 
 /// The committed default model (EfficientNet-Lite2, int8 I/O, sidecar normalisation).
 pub fn default_model() -> PathBuf {
-    root().join(breedcam::model::DEFAULT_MODEL)
+    root().join(breedcam::model::MODELS[0].file)
 }
 
 /// The first default, `lite0-seed`: EfficientNet-Lite0 with uint8 I/O (QUANTIZE at both ends),
@@ -49,7 +49,11 @@ pub fn shared() -> Option<PathBuf> {
 /// itself (no binfmt_misc here): `$BREEDCAM_TEST_RUNNER` (e.g. `qemu-aarch64-static -L
 /// /usr/aarch64-linux-gnu`, set by .ci/run) is then put in front of the binary.
 pub fn breedcam(args: &[&str]) -> Output {
-    let exe = env!("CARGO_BIN_EXE_breedcam");
+    breedcam_at(Path::new(env!("CARGO_BIN_EXE_breedcam")), &root(), args)
+}
+
+/// Runs a `breedcam` binary `exe` (a copy of the one built, say) in the folder `cwd`.
+pub fn breedcam_at(exe: &Path, cwd: &Path, args: &[&str]) -> Output {
     let runner = std::env::var("BREEDCAM_TEST_RUNNER").unwrap_or_default();
     let mut words = runner.split_whitespace();
     let mut cmd = match words.next() {
@@ -61,7 +65,7 @@ pub fn breedcam(args: &[&str]) -> Output {
         _ => Command::new(exe),
     };
     cmd.args(args)
-        .current_dir(root())
+        .current_dir(cwd)
         .output()
         .expect("running breedcam")
 }
