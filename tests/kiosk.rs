@@ -194,7 +194,7 @@ fn config_file_keys_are_the_flags_and_flags_win() {
     assert!(views.contains("Eskimo dog"), "{views}");
     let png = image::open(out.join("frame-000001.png")).unwrap();
     assert_eq!((png.width(), png.height()), (320, 240));
-    // The example in board/ parses (its paths are the Pi's, so it is not run here).
+    // The example in board/ parses; it stops at its screen, which this machine lacks.
     std::fs::write(&cfg, "fps = 3\n").unwrap();
     let o = breedcam(&["run", "--config", path_str(&cfg)]);
     assert_eq!(o.status.code(), Some(2));
@@ -204,10 +204,8 @@ fn config_file_keys_are_the_flags_and_flags_win() {
         stderr(&o)
     );
     let example = common::root().join("board/breedcam.toml");
+    // Its model is embedded (lite2), so what it misses here is a device.
     let o = breedcam(&["run", "--config", path_str(&example), "--frames", "1"]);
-    assert!(
-        stderr(&o).contains("/opt/breedcam/models/efficientnet_lite2_int8io.tflite"),
-        "{}",
-        stderr(&o)
-    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("/dev/fb0"), "{}", stderr(&o));
 }

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The Debian packages, as CI checks them: builds the amd64 and arm64 .deb with cargo-deb,
+# shows the arm64 one's contents, installs the amd64 one with dpkg, runs the installed
+# breedcam from another folder, verifies its systemd unit, purges it and checks that
+# nothing is left behind. Needs root (dpkg -i). Exit 0 when all holds, else 1 with a reason.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+fail() { echo "deb check FAILED: $*" >&2; exit 1; }
+
+version=3.8.0
+if ! cargo deb --version 2>/dev/null | grep -q "$version"; then
+  cargo install --locked cargo-deb --version "$version"
+fi
+
+out=target/debian
+rm -rf "$out"
+cargo deb --output "$out/"
+cargo deb --target aarch64-unknown-linux-gnu --output "$out/"
+amd64=$(ls "$out"/breedcam_*_amd64.deb)
+arm64=$(ls "$out"/breedcam_*_arm64.deb)
+ls -l "$amd64" "$arm64"
+
+echo "--- $arm64"
+dpkg-deb --info "$arm64" | sed -n '/Package:/,$p'
+dpkg-deb -c "$arm64"
+[ "$(dpkg-deb -f "$arm64" Architecture)" = arm64 ] || fail "$arm64: not arm64"
+file_of() { dpkg-deb --fsys-tarfile "$1" | tar -xO "./usr/bin/breedcam" | head -c 20 | od -An -tx1 | tr -d ' \n'; }
+# ELF header: e_machine 0xb7 = aarch64 at offset 18
+[ "$(file_of "$arm64" | cut -c37-40)" = b700 ] || fail "$arm64: /usr/bin/breedcam is not an aarch64 binary"
+
+for f in ./usr/bin/breedcam ./etc/breedcam/breedcam.toml ./usr/lib/systemd/system/breedcam.service; do
+  dpkg-deb -c "$amd64" | grep -q " $f\$" || fail "$amd64: no $f"
+done
+dpkg-deb --ctrl-tarfile "$amd64" | tar -xO ./conffiles | grep -qx /etc/breedcam/breedcam.toml \
+  || fail "$amd64: /etc/breedcam/breedcam.toml is not a conffile"
+
+echo "--- install $amd64"
+dpkg -i "$amd64"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp tests/data/husky.png "$work/dog.png"
+(
+  cd "$work"
+  [ "$(command -v breedcam)" = /usr/bin/breedcam ] || fail "breedcam is not /usr/bin/breedcam"
+  breedcam info | tee info.txt
+  grep -q '^model     models/efficientnet_lite2_int8io.tflite (embedded, ' info.txt \
+    || fail "installed breedcam info: the default model is not the embedded lite2"
+  breedcam classify dog.png | tee classify.txt
+  grep -q '1. Eskimo dog' classify.txt || fail "installed breedcam classify: no Eskimo dog"
+)
+id breedcam | grep -q '(video)' || fail "user breedcam is not in the video group"
+getent passwd breedcam | grep -q ':/nonexistent:' || fail "user breedcam has a home"
+unit=/lib/systemd/system/breedcam.service
+[ -f "$unit" ] || fail "$unit: missing"
+systemd-analyze verify "$unit" 2>&1 | tee "$work/verify.txt"
+# verify prints problems and exits 0 for some of them: any line naming the unit is one.
+if grep -q 'breedcam.service' "$work/verify.txt"; then fail "systemd-analyze verify $unit"; fi
+dpkg -s breedcam | grep -q 'Status: install ok installed' || fail "dpkg -s breedcam"
+
+echo "--- purge"
+dpkg --purge breedcam
+left=""
+for p in /usr/bin/breedcam /etc/breedcam /usr/lib/systemd/system/breedcam.service \
+         /usr/share/doc/breedcam /etc/systemd/system/multi-user.target.wants/breedcam.service \
+         /var/lib/systemd/deb-systemd-helper-enabled/breedcam.service; do
+  [ -e "$p" ] && left="$left $p"
+done
+getent passwd breedcam >/dev/null && left="$left user:breedcam"
+getent group breedcam >/dev/null && left="$left group:breedcam"
+dpkg -s breedcam >/dev/null 2>&1 && left="$left dpkg-status"
+[ -z "$left" ] || fail "left behind after purge:$left"
+echo "deb check passed: $(basename "$amd64") installed, ran, purged clean; $(basename "$arm64") built"
