@@ -14,6 +14,7 @@ use embedded_graphics::primitives::Rectangle;
 use image::RgbImage;
 
 pub mod layout;
+pub mod scale;
 pub mod text;
 
 pub use layout::{Layout, Shape};
@@ -168,14 +169,10 @@ pub fn picture_rect(frame: (u32, u32), screen: (u32, u32)) -> (u32, u32, u32, u3
     Layout::for_screen(screen).picture(frame)
 }
 
-/// The camera picture at the size [`picture_rect`] gives it on `screen` (the image crate's
-/// triangle filter, computed by the preprocessor's faster copy of it).
+/// The camera picture at the size [`picture_rect`] gives it on `screen` ([`scale::fit`]).
 pub fn scale_picture(frame: &RgbImage, screen: (u32, u32)) -> RgbImage {
     let (_, _, w, h) = picture_rect(frame.dimensions(), screen);
-    if (w, h) == frame.dimensions() {
-        return frame.clone();
-    }
-    crate::preprocess::triangle_resize(frame, (0, 0, frame.width(), frame.height()), w, h)
+    scale::fit(frame, w, h)
 }
 
 const BACKGROUND: Rgb888 = Rgb888::new(0, 0, 0);
@@ -334,14 +331,11 @@ mod tests {
     }
 
     #[test]
-    fn the_screen_picture_is_the_image_crates_triangle_resize() {
-        let frame = RgbImage::from_fn(64, 48, |x, y| {
-            image::Rgb([(x * 4) as u8, (y * 5) as u8, (x ^ y) as u8])
-        });
-        for screen in [(480, 320), (1920, 1080), (40, 40)] {
-            let (_, _, w, h) = picture_rect((64, 48), screen);
-            let want = image::imageops::resize(&frame, w, h, image::imageops::FilterType::Triangle);
-            assert_eq!(scale_picture(&frame, screen), want, "{screen:?}");
+    fn the_screen_picture_has_the_picture_rects_size() {
+        let frame = RgbImage::from_pixel(640, 480, image::Rgb([1, 2, 3]));
+        for screen in [(480, 320), (800, 480), (1920, 1080), (800, 1280)] {
+            let (_, _, w, h) = picture_rect((640, 480), screen);
+            assert_eq!(scale_picture(&frame, screen).dimensions(), (w, h));
         }
     }
 }

@@ -185,7 +185,7 @@ impl Preprocessor {
 /// from 0.0; clamped and rounded half away from zero), so the bytes are identical (tested),
 /// but without a copy of the crop, per-pixel bounds checks and a fourth channel: about
 /// 5x faster.
-pub(crate) fn triangle_resize(
+fn triangle_resize(
     img: &RgbImage,
     (x0, y0, w, h): (u32, u32, u32, u32),
     ow: u32,
