@@ -57,10 +57,10 @@ pub fn halve(src: &RgbImage) -> RgbImage {
         let r0 = &raw[2 * y * stride..][..stride];
         let r1 = &raw[(2 * y + 1) * stride..][..stride];
         for (x, px) in dst.chunks_exact_mut(3).enumerate() {
-            for c in 0..3 {
+            for (c, v) in px.iter_mut().enumerate() {
                 let i = 6 * x + c;
                 let sum = r0[i] as u32 + r0[i + 3] as u32 + r1[i] as u32 + r1[i + 3] as u32;
-                px[c] = ((sum + 2) / 4) as u8;
+                *v = ((sum + 2) / 4) as u8;
             }
         }
     }

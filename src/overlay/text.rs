@@ -31,14 +31,19 @@ struct Glyph {
     coverage: Vec<u8>,
 }
 
-/// Cached glyphs by (size in px, glyph). Sizes come from screen sizes, so the cache stays
-/// small; it is emptied if it ever holds more than `CACHE_LIMIT` glyphs.
-type Cache = HashMap<(u32, GlyphId), Arc<Glyph>>;
-const CACHE_LIMIT: usize = 4096;
+/// Cached glyphs by (size in px, glyph), and their coverage bytes. Sizes come from the
+/// screen size, so the cache stays small (a 1920x1080 screen: a few hundred kB); it is
+/// emptied if its coverage ever exceeds `CACHE_LIMIT` bytes.
+#[derive(Default)]
+struct Cache {
+    glyphs: HashMap<(u32, GlyphId), Arc<Glyph>>,
+    bytes: usize,
+}
+const CACHE_LIMIT: usize = 32 << 20;
 
 fn cache() -> &'static Mutex<Cache> {
     static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
-    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+    CACHE.get_or_init(|| Mutex::new(Cache::default()))
 }
 
 /// How many glyphs of text size `size` are cached: tests check that drawing the same screen
@@ -46,7 +51,7 @@ fn cache() -> &'static Mutex<Cache> {
 pub fn cached(size: u32) -> usize {
     cache()
         .lock()
-        .map_or(0, |c| c.keys().filter(|(s, _)| *s == size).count())
+        .map_or(0, |c| c.glyphs.keys().filter(|(s, _)| *s == size).count())
 }
 
 fn rasterise(size: u32, id: GlyphId) -> Glyph {
@@ -181,16 +186,23 @@ pub fn draw<D: DrawTarget<Color = Rgb888>>(
             Ok(c) => c,
             Err(poisoned) => poisoned.into_inner(),
         };
-        if c.len() > CACHE_LIMIT {
-            c.clear();
+        if c.bytes > CACHE_LIMIT {
+            *c = Cache::default();
         }
         placed
             .iter()
             .map(|&(id, x)| {
-                let g = c
-                    .entry((style.size, id))
-                    .or_insert_with(|| Arc::new(rasterise(style.size, id)));
-                (x.round() as i32, Arc::clone(g))
+                let key = (style.size, id);
+                let g = match c.glyphs.get(&key) {
+                    Some(g) => Arc::clone(g),
+                    None => {
+                        let g = Arc::new(rasterise(style.size, id));
+                        c.bytes += g.coverage.len();
+                        c.glyphs.insert(key, Arc::clone(&g));
+                        g
+                    }
+                };
+                (x.round() as i32, g)
             })
             .collect()
     };
@@ -224,16 +236,15 @@ pub fn draw<D: DrawTarget<Color = Rgb888>>(
         let (f, b, a) = (f as u32, b as u32, a as u32);
         ((f * a + b * (255 - a) + 127) / 255) as u8
     };
-    target.draw_iter(coverage.iter().enumerate().filter_map(|(i, &a)| {
-        (a > 0).then(|| {
-            let p = origin + Point::new((i % bw) as i32, (i / bw) as i32);
-            let c = Rgb888::new(
-                mix(fg.r(), bg.r(), a),
-                mix(fg.g(), bg.g(), a),
-                mix(fg.b(), bg.b(), a),
-            );
-            Pixel(p, c)
-        })
+    let covered = coverage.iter().enumerate().filter(|(_, &a)| a > 0);
+    target.draw_iter(covered.map(|(i, &a)| {
+        let p = origin + Point::new((i % bw) as i32, (i / bw) as i32);
+        let c = Rgb888::new(
+            mix(fg.r(), bg.r(), a),
+            mix(fg.g(), bg.g(), a),
+            mix(fg.b(), bg.b(), a),
+        );
+        Pixel(p, c)
     }))?;
     Ok(width)
 }
