@@ -1,12 +1,13 @@
 //! criterion benches of the kiosk's stages: preprocessing a 640x480 camera frame, inference
 //! (the committed models, and MobileNetV2 1.0/224 from ../shared when it is there; the default
-//! also on 2 threads), drawing the overlay. TFLite's times for the same models and inputs come
+//! also on 2 threads), drawing the overlay (a group per screen size: all of it, and the
+//! picture's resize alone). TFLite's times for the same models and inputs come
 //! from tools/speed_table.py. Compare runs as ratios within one session
 //! (`cargo bench -- --save-baseline before` ... `--baseline before`); machines are noisy.
 
 use breedcam::camera::{FrameSource, Synthetic};
 use breedcam::model::{set_threads, Classifier, LoadOptions, ModelSource, MODELS};
-use breedcam::overlay::{draw, Canvas, Line, View};
+use breedcam::overlay::{draw, scale_picture, Canvas, Line, View};
 use breedcam::preprocess::{decode_image, Crop};
 use criterion::{criterion_group, criterion_main, Criterion};
 
@@ -89,10 +90,15 @@ fn benches(c: &mut Criterion) {
         headline: None,
         corner: "219 ms  4.5 fps".into(),
     };
-    let mut canvas = Canvas::new(800, 480);
-    c.bench_function("overlay 800x480", |b| {
-        b.iter(|| draw(&mut canvas, Some(&img), &view).unwrap())
-    });
+    for (w, h) in [(480, 320), (800, 480), (1280, 800), (1920, 1080)] {
+        let mut g = c.benchmark_group(format!("overlay {w}x{h}"));
+        let mut canvas = Canvas::new(w, h);
+        g.bench_function("draw", |b| {
+            b.iter(|| draw(&mut canvas, Some(&img), &view).unwrap())
+        });
+        g.bench_function("picture resize", |b| b.iter(|| scale_picture(&img, (w, h))));
+        g.finish();
+    }
 }
 
 criterion_group!(pipeline, benches);

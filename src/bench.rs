@@ -3,16 +3,19 @@
 //!
 //! Stages per frame: capture (the frame's bytes from the source), decode, crop+resize,
 //! quantize, inference, overlay (verdict + drawing the screen), present (the display).
+//! Then the overlay alone at other screen sizes (the last frame and view drawn again), with
+//! the picture's resize to the layout timed on its own.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
+use image::RgbImage;
 use serde::Serialize;
 
 use crate::camera::{decode, FrameSource};
 use crate::display::Display;
 use crate::model::Classifier;
-use crate::overlay::{draw, Canvas, View};
+use crate::overlay::{draw, scale_picture, Canvas, View};
 use crate::preprocess::Crop;
 use crate::scores::verdict;
 use crate::Error;
@@ -163,6 +166,8 @@ pub struct Report {
     /// Frames per second through all stages, one after the other.
     pub fps: f64,
     pub peak_rss_mib: Option<f64>,
+    /// The overlay alone at each of `Options::overlay_sizes`.
+    pub overlay_sizes: Vec<OverlayCost>,
     pub board: Board,
     /// Seconds since the Unix epoch when the run started.
     pub started_unix: u64,
@@ -173,6 +178,50 @@ pub struct Options {
     pub warmup: usize,
     pub threads: usize,
     pub crop: Crop,
+    /// Screen sizes to time the overlay alone at, after the run.
+    pub overlay_sizes: Vec<(u32, u32)>,
+}
+
+/// What drawing the overlay costs at one screen size.
+#[derive(Clone, Debug, Serialize)]
+pub struct OverlayCost {
+    /// `WxH`
+    pub screen: String,
+    /// All of `overlay::draw`: clearing, the picture (resized), text, bars.
+    pub draw: Stage,
+    /// Of which the picture's resize to the layout (`overlay::scale_picture`).
+    pub resize: Stage,
+}
+
+/// Draws `view` over `frame` at each size `frames` times (after one untimed draw that fills
+/// the glyph cache), alternating with the picture's resize alone.
+pub fn overlay_costs(
+    frame: &RgbImage,
+    view: &View,
+    sizes: &[(u32, u32)],
+    frames: usize,
+) -> Vec<OverlayCost> {
+    sizes
+        .iter()
+        .map(|&(w, h)| {
+            let mut canvas = Canvas::new(w, h);
+            let _ = draw(&mut canvas, Some(frame), view);
+            let (mut d, mut r) = (vec![], vec![]);
+            for _ in 0..frames.max(1) {
+                let t = Instant::now();
+                let _ = draw(&mut canvas, Some(frame), view);
+                d.push(t.elapsed().as_secs_f64() * 1e3);
+                let t = Instant::now();
+                std::hint::black_box(scale_picture(frame, (w, h)));
+                r.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            OverlayCost {
+                screen: format!("{w}x{h}"),
+                draw: Stage::of("overlay", &d),
+                resize: Stage::of("resize", &r),
+            }
+        })
+        .collect()
 }
 
 /// Runs `warmup` untimed frames, then `frames` timed ones, through every stage.
@@ -192,6 +241,7 @@ pub fn run(
         .map_or(0, |d| d.as_secs());
     let mut samples: Vec<Vec<f64>> = vec![vec![]; STAGES.len()];
     let mut last_inference_ms = 0.0;
+    let mut last: Option<(RgbImage, View)> = None;
     let mut total = 0.0;
     for i in 0..opts.warmup + opts.frames {
         // marks[k]..marks[k + 1] is stage k.
@@ -230,7 +280,12 @@ pub fn run(
             }
             total += t.iter().sum::<f64>();
         }
+        last = Some((img, view));
     }
+    let overlay_sizes = match &last {
+        Some((img, view)) => overlay_costs(img, view, &opts.overlay_sizes, opts.frames),
+        None => vec![],
+    };
     board.temp_end_c = temperature_c();
     Ok(Report {
         schema: "breedcam.bench/1",
@@ -256,6 +311,7 @@ pub fn run(
             0.0
         },
         peak_rss_mib: peak_rss_mib(),
+        overlay_sizes,
         board,
         started_unix,
     })

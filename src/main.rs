@@ -219,6 +219,9 @@ enum Command {
         /// Screen size the overlay is drawn at.
         #[arg(long, default_value = "800x480")]
         screen: String,
+        /// Afterwards, time the overlay alone at these screen sizes (WxH,WxH,...; "" for none).
+        #[arg(long, default_value = "480x320,1280x800,1920x1080")]
+        overlay_sizes: String,
         /// One self-describing JSON record.
         #[arg(long)]
         json: bool,
@@ -350,12 +353,21 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             crop,
             display,
             screen,
+            overlay_sizes,
             json,
         } => {
             let spec =
                 SourceSpec::resolve(source.as_deref(), camera.as_deref(), camera_size.as_deref())?;
             bench(
-                &model, &spec, frames, warmup, threads, crop, &display, &screen, json,
+                &model,
+                &spec,
+                frames,
+                warmup,
+                threads,
+                crop,
+                &display,
+                (&screen, &overlay_sizes),
+                json,
             )
         }
         Command::Eval {
@@ -666,11 +678,16 @@ fn bench(
     threads: usize,
     crop: Crop,
     display: &str,
-    screen: &str,
+    (screen, overlay_sizes): (&str, &str),
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     use breedcam::bench::{run, Options};
     let (w, h) = parse_screen(screen)?;
+    let overlay_sizes = overlay_sizes
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| parse_screen(s.trim()))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     if frames == 0 || threads == 0 {
         return Err(breedcam::Error::BadInput {
             path: "bench".into(),
@@ -693,6 +710,7 @@ fn bench(
             warmup,
             threads,
             crop,
+            overlay_sizes,
         },
     )?;
     if json {
@@ -738,6 +756,17 @@ fn bench(
             "{:<12} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
             s.name, s.p50, s.p90, s.p99, s.max
         );
+    }
+    if !report.overlay_sizes.is_empty() {
+        println!("overlay alone at other screens, same frame and view; resize = its picture");
+    }
+    for o in &report.overlay_sizes {
+        for (name, s) in [(o.screen.clone(), &o.draw), ("  resize".into(), &o.resize)] {
+            println!(
+                "{:<12} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+                name, s.p50, s.p90, s.p99, s.max
+            );
+        }
     }
     println!(
         "end to end: {:.2} fps; peak RSS {}",

@@ -1,19 +1,24 @@
 //! What the kiosk screen shows, drawn with embedded-graphics onto any `DrawTarget`: the
-//! camera picture letterboxed to the screen, the top-3 breeds with a percentage and a bar
-//! each, "No dog in view" when the best class is not a dog, and the inference time and
-//! frame rate small in a corner. The same code draws into a [`Canvas`] (PNG files, tests,
+//! camera picture as large as the layout allows, the top-3 breeds with a bar and a
+//! percentage each, "No dog in view" when the best class is not a dog, status headlines
+//! ("camera lost") large and centred, and the inference time and frame rate small in a
+//! corner. Text sizes follow the screen size ([`layout`]); the text is anti-aliased TrueType
+//! from a glyph cache ([`text`]). The same code draws into a [`Canvas`] (PNG files, tests,
 //! the framebuffer's back buffer).
 
 use std::convert::Infallible;
 
-use embedded_graphics::mono_font::ascii::{FONT_10X20, FONT_6X10};
-use embedded_graphics::mono_font::MonoTextStyle;
 use embedded_graphics::pixelcolor::Rgb888;
 use embedded_graphics::prelude::*;
-use embedded_graphics::primitives::{PrimitiveStyle, Rectangle};
-use embedded_graphics::text::{Baseline, Text};
-use image::imageops::{self, FilterType};
+use embedded_graphics::primitives::Rectangle;
 use image::RgbImage;
+
+pub mod layout;
+pub mod scale;
+pub mod text;
+
+pub use layout::{Layout, Shape};
+use text::Style;
 
 use crate::scores::Verdict;
 
@@ -60,16 +65,36 @@ impl DrawTarget for Canvas {
         area: &Rectangle,
         colors: I,
     ) -> Result<(), Infallible> {
-        let (w, h) = self.image.dimensions();
+        let (w, h) = (self.image.width() as i64, self.image.height() as i64);
+        let (ax, ay) = (area.top_left.x as i64, area.top_left.y as i64);
+        let (aw, ah) = (area.size.width as i64, area.size.height as i64);
+        let raw: &mut [u8] = &mut self.image;
         let mut it = colors.into_iter();
-        for y in 0..area.size.height as i32 {
-            for x in 0..area.size.width as i32 {
+        for y in ay..ay + ah {
+            let row_inside = (0..h).contains(&y);
+            for x in ax..ax + aw {
                 let Some(c) = it.next() else { return Ok(()) };
-                let (px, py) = (area.top_left.x + x, area.top_left.y + y);
-                if px >= 0 && py >= 0 && (px as u32) < w && (py as u32) < h {
-                    self.image
-                        .put_pixel(px as u32, py as u32, image::Rgb([c.r(), c.g(), c.b()]));
+                if row_inside && (0..w).contains(&x) {
+                    let i = 3 * (y * w + x) as usize;
+                    raw[i..i + 3].copy_from_slice(&[c.r(), c.g(), c.b()]);
                 }
+            }
+        }
+        Ok(())
+    }
+
+    fn fill_solid(&mut self, area: &Rectangle, color: Rgb888) -> Result<(), Infallible> {
+        let (w, h) = (self.image.width() as i64, self.image.height() as i64);
+        let x0 = (area.top_left.x as i64).clamp(0, w);
+        let y0 = (area.top_left.y as i64).clamp(0, h);
+        let x1 = (area.top_left.x as i64 + area.size.width as i64).clamp(0, w);
+        let y1 = (area.top_left.y as i64 + area.size.height as i64).clamp(0, h);
+        let rgb = [color.r(), color.g(), color.b()];
+        let raw: &mut [u8] = &mut self.image;
+        for y in y0..y1 {
+            let row = &mut raw[3 * (y * w + x0) as usize..3 * (y * w + x1) as usize];
+            for px in row.chunks_exact_mut(3) {
+                px.copy_from_slice(&rgb);
             }
         }
         Ok(())
@@ -131,92 +156,146 @@ pub fn letterbox(frame: (u32, u32), screen: (u32, u32)) -> (u32, u32, u32, u32) 
         ((fw * sh / fh).max(1), sh)
     };
     (
-        ((sw - w) / 2) as u32,
-        ((sh - h) / 2) as u32,
+        (sw.saturating_sub(w) / 2) as u32,
+        (sh.saturating_sub(h) / 2) as u32,
         w as u32,
         h as u32,
     )
 }
 
-const PANEL: Rgb888 = Rgb888::new(0, 0, 0);
+/// Where [`draw`] puts a `frame`-sized camera picture on a `screen`-sized display: x, y,
+/// width, height (the layout of [`Layout::for_screen`]; it depends on the two sizes only).
+pub fn picture_rect(frame: (u32, u32), screen: (u32, u32)) -> (u32, u32, u32, u32) {
+    Layout::for_screen(screen).picture(frame)
+}
+
+/// The camera picture at the size [`picture_rect`] gives it on `screen` ([`scale::fit`]).
+pub fn scale_picture(frame: &RgbImage, screen: (u32, u32)) -> RgbImage {
+    let (_, _, w, h) = picture_rect(frame.dimensions(), screen);
+    scale::fit(frame, w, h)
+}
+
+const BACKGROUND: Rgb888 = Rgb888::new(0, 0, 0);
 const TEXT: Rgb888 = Rgb888::new(255, 255, 255);
 const BAR: Rgb888 = Rgb888::new(255, 176, 0);
 const BAR_BACK: Rgb888 = Rgb888::new(64, 64, 64);
 
-/// Draws the frame and the view onto `target`.
+fn fill<D: DrawTarget<Color = Rgb888>>(
+    target: &mut D,
+    (x, y, w, h): (u32, u32, u32, u32),
+    color: Rgb888,
+) -> Result<(), D::Error> {
+    target.fill_solid(
+        &Rectangle::new(Point::new(x as i32, y as i32), Size::new(w, h)),
+        color,
+    )
+}
+
+fn style(size: u32) -> Style {
+    Style {
+        size,
+        color: TEXT,
+        background: BACKGROUND,
+    }
+}
+
+/// Lines of `headline` as large as `size` allows, centred in `area`: wrapped at spaces into
+/// as many lines as fit the area's height, shortened with an ellipsis if still too long.
+fn draw_headline<D: DrawTarget<Color = Rgb888>>(
+    target: &mut D,
+    headline: &str,
+    (ax, ay, aw, ah): (u32, u32, u32, u32),
+    size: u32,
+    margin: u32,
+) -> Result<(), D::Error> {
+    let room = aw.saturating_sub(2 * margin);
+    let size = size.min(ah.saturating_sub(2 * margin)).max(8);
+    let max_lines = (ah / size).max(1) as usize;
+    let lines = text::wrap(headline, size, room, max_lines);
+    let top = ay as i32 + (ah as i32 - (lines.len() as u32 * size) as i32) / 2;
+    for (i, line) in lines.iter().enumerate() {
+        let x = ax as i32 + (aw as i32 - text::width(line, size) as i32) / 2;
+        let y = top + (i as u32 * size) as i32;
+        text::draw(target, line, Point::new(x, y), &style(size))?;
+    }
+    Ok(())
+}
+
+/// Draws the frame and the view onto `target`, laid out for its size ([`Layout`]).
 pub fn draw<D: DrawTarget<Color = Rgb888>>(
     target: &mut D,
     frame: Option<&RgbImage>,
     view: &View,
 ) -> Result<(), D::Error> {
     let size = target.bounding_box().size;
-    target.clear(Rgb888::BLACK)?;
-    if let Some(frame) = frame {
-        let (x, y, w, h) = letterbox(frame.dimensions(), (size.width, size.height));
+    let screen = (size.width, size.height);
+    let layout = Layout::for_screen(screen);
+    target.clear(BACKGROUND)?;
+    let picture = frame.map(|frame| {
+        let rect = layout.picture(frame.dimensions());
+        (frame, rect)
+    });
+    if let Some((frame, (x, y, w, h))) = picture {
         let scaled;
         let pic = if (w, h) == frame.dimensions() {
             frame
         } else {
-            scaled = imageops::resize(frame, w, h, FilterType::Triangle);
+            scaled = scale_picture(frame, screen);
             &scaled
         };
         let area = Rectangle::new(Point::new(x as i32, y as i32), Size::new(w, h));
         target.fill_contiguous(&area, pic.pixels().map(|p| Rgb888::new(p[0], p[1], p[2])))?;
     }
-    let big = MonoTextStyle::new(&FONT_10X20, TEXT);
-    let small = MonoTextStyle::new(&FONT_6X10, TEXT);
-    let rows = if view.headline.is_some() {
-        1
-    } else {
-        view.breeds.len().max(1)
-    } as u32;
-    let panel_h = 8 + 26 * rows;
-    let top = size.height.saturating_sub(panel_h) as i32;
-    Rectangle::new(Point::new(0, top), Size::new(size.width, panel_h))
-        .into_styled(PrimitiveStyle::with_fill(PANEL))
-        .draw(target)?;
+    let list = layout.list(picture.map(|(_, r)| r));
     match &view.headline {
+        Some(h) if picture.is_some() => {
+            draw_headline(target, h, list, layout.headline_size, layout.margin)?;
+        }
         Some(h) => {
-            Text::with_baseline(h, Point::new(8, top + 6), big, Baseline::Top).draw(target)?;
+            let whole = (0, 0, screen.0, screen.1);
+            draw_headline(target, h, whole, layout.status_size, layout.margin)?;
         }
         None => {
-            let bar_x = (size.width as i32 * 3 / 5).max(8);
-            let bar_w = (size.width as i32 - bar_x - 8).max(0) as u32;
-            for (i, line) in view.breeds.iter().enumerate() {
-                let y = top + 6 + 26 * i as i32;
+            for (line, row) in view.breeds.iter().zip(layout.rows(list)) {
                 let pct = (line.probability * 100.0).clamp(0.0, 100.0);
-                // Shorten long names so the text never runs into the bar (10 px a glyph).
-                let room = ((bar_x - 16) / 10).max(8) as usize;
-                let tail = format!(" {pct:.0}%");
-                let head = format!("{}. {}", i + 1, line.name);
-                let label = if head.len() + tail.len() > room {
-                    let keep = room.saturating_sub(tail.len() + 1);
-                    format!(
-                        "{}.{tail}",
-                        head.chars().take(keep).collect::<String>().trim_end()
-                    )
-                } else {
-                    head + &tail
-                };
-                Text::with_baseline(&label, Point::new(8, y), big, Baseline::Top).draw(target)?;
-                Rectangle::new(Point::new(bar_x, y + 2), Size::new(bar_w, 16))
-                    .into_styled(PrimitiveStyle::with_fill(BAR_BACK))
-                    .draw(target)?;
-                let filled = (bar_w as f32 * pct / 100.0).round() as u32;
-                Rectangle::new(Point::new(bar_x, y + 2), Size::new(filled, 16))
-                    .into_styled(PrimitiveStyle::with_fill(BAR))
-                    .draw(target)?;
+                let (nx, ny, nw, _) = row.name;
+                let name = text::fit(&line.name, layout.name_size, nw);
+                text::draw(
+                    target,
+                    &name,
+                    Point::new(nx as i32, ny as i32),
+                    &style(layout.name_size),
+                )?;
+                fill(target, row.bar, BAR_BACK)?;
+                let (bx, by, bw, bh) = row.bar;
+                let filled = (bw as f32 * pct / 100.0).round() as u32;
+                fill(target, (bx, by, filled.min(bw), bh), BAR)?;
+                let label = format!("{pct:.0}%");
+                let (px, py, pw, _) = row.pct;
+                let lw = text::width(&label, layout.pct_size);
+                let x = (px + pw).saturating_sub(lw);
+                text::draw(
+                    target,
+                    &label,
+                    Point::new(x as i32, py as i32),
+                    &style(layout.pct_size),
+                )?;
             }
         }
     }
     if !view.corner.is_empty() {
-        let w = 6 * view.corner.len() as i32 + 4;
-        let x = size.width as i32 - w;
-        Rectangle::new(Point::new(x, 0), Size::new(w as u32, 14))
-            .into_styled(PrimitiveStyle::with_fill(PANEL))
-            .draw(target)?;
-        Text::with_baseline(&view.corner, Point::new(x + 2, 2), small, Baseline::Top)
-            .draw(target)?;
+        let cs = layout.corner_size;
+        let pad = (cs / 4).max(2);
+        let corner = text::fit(&view.corner, cs, screen.0.saturating_sub(2 * pad));
+        let w = text::width(&corner, cs) + 2 * pad;
+        let x = screen.0.saturating_sub(w);
+        fill(target, (x, 0, w, cs + pad), BACKGROUND)?;
+        text::draw(
+            target,
+            &corner,
+            Point::new((x + pad) as i32, (pad / 2) as i32),
+            &style(cs),
+        )?;
     }
     Ok(())
 }
@@ -230,5 +309,33 @@ mod tests {
         assert_eq!(letterbox((640, 480), (800, 480)), (80, 0, 640, 480));
         assert_eq!(letterbox((640, 480), (320, 480)), (0, 120, 320, 240));
         assert_eq!(letterbox((100, 100), (100, 100)), (0, 0, 100, 100));
+    }
+
+    #[test]
+    fn picture_rect_is_where_draw_puts_the_picture() {
+        let frame = RgbImage::from_pixel(64, 48, image::Rgb([200, 10, 10]));
+        for screen in [(480, 320), (1280, 800), (800, 1280)] {
+            let (x, y, w, h) = picture_rect((64, 48), screen);
+            let mut c = Canvas::new(screen.0, screen.1);
+            draw(&mut c, Some(&frame), &View::default()).unwrap();
+            let red: Vec<(u32, u32)> = c
+                .image
+                .enumerate_pixels()
+                .filter(|(_, _, p)| p.0 == [200, 10, 10])
+                .map(|(x, y, _)| (x, y))
+                .collect();
+            assert_eq!(red.len() as u32, w * h, "{screen:?}");
+            assert_eq!(red.first(), Some(&(x, y)));
+            assert_eq!(red.last(), Some(&(x + w - 1, y + h - 1)));
+        }
+    }
+
+    #[test]
+    fn the_screen_picture_has_the_picture_rects_size() {
+        let frame = RgbImage::from_pixel(640, 480, image::Rgb([1, 2, 3]));
+        for screen in [(480, 320), (800, 480), (1920, 1080), (800, 1280)] {
+            let (_, _, w, h) = picture_rect((640, 480), screen);
+            assert_eq!(scale_picture(&frame, screen).dimensions(), (w, h));
+        }
     }
 }

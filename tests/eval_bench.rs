@@ -130,6 +130,19 @@ fn check_report(j: &serde_json::Value, frames: u64) {
             j["stages"][i]
         );
     }
+    // The overlay alone at the default other screen sizes, timed as often as the frames.
+    let sizes = j["overlay_sizes"].as_array().unwrap();
+    let screens: Vec<&str> = sizes
+        .iter()
+        .map(|o| o["screen"].as_str().unwrap())
+        .collect();
+    assert_eq!(screens, ["480x320", "1280x800", "1920x1080"]);
+    for o in sizes {
+        for part in ["draw", "resize"] {
+            assert_eq!(o[part]["n"], frames, "{o}");
+            assert!(o[part]["max"].as_f64().unwrap() > 0.0, "{o}");
+        }
+    }
     assert!(j["fps"].as_f64().unwrap() > 0.0);
     assert!(j["peak_rss_mib"].as_f64().unwrap() > 10.0);
     assert!(j["board"]["cores"].as_u64().unwrap() >= 1);
@@ -143,6 +156,9 @@ fn bench_from_synthetic_frames_times_every_stage() {
     let j: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     check_report(&j, 3);
     assert!(j["source"].as_str().unwrap().starts_with("synthetic"));
+    let o = breedcam(&["bench", "--frames", "1", "--overlay-sizes", "640x480,12xx"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("12xx"), "{}", stderr(&o));
 }
 
 #[test]
