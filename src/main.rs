@@ -33,7 +33,8 @@ struct ModelArgs {
     /// [default: lite2 = models/efficientnet_lite2_int8io.tflite, or $BREEDCAM_MODEL]
     #[arg(long, short)]
     model: Option<PathBuf>,
-    /// Labels file (`name` or `wnid<TAB>name` per line) [default: sidecar, or built-in ImageNet]
+    /// The model's class labels (`name` or `wnid<TAB>name` per line) [default: sidecar, or
+    /// built-in ImageNet]
     #[arg(long)]
     labels: Option<PathBuf>,
     /// Input normalisation mean, 1 or 3 values (overrides the model's metadata)
@@ -134,6 +135,16 @@ impl KioskArgs {
     }
 }
 
+const TRUTH_HELP: &str = "\
+--truth FILE: one JSON object, photo -> list of acceptable classes, e.g.
+  {\"ILSVRC2012_val_00000001.JPEG\": [58], \"dogs/rex.jpg\": [\"n02109961\", 250], \"blur.jpg\": []}
+A key is the photo's path relative to DIR ('/' between folders). A class is a 0-based
+ImageNet-1k index (0..=999, sorted-WordNet-id order as in ReaL; the same for 1001-class
+models) or a WordNet id. [] = no valid label: left out and counted. A photo is right at
+top-k when any acceptable class is in its top k. Every entry must name a photo under DIR;
+photos with no entry are not scored (counted as unlabelled). Dog breeds: the 121 ImageNet
+dog classes (151..=268 and 273..=275).";
+
 #[derive(Subcommand)]
 enum Command {
     /// Print the most likely dog breeds for each image.
@@ -157,7 +168,9 @@ enum Command {
         images: Vec<PathBuf>,
     },
     /// Accuracy on a labelled folder: Stanford-Dogs layout (`n02085620-Chihuahua/*.jpg`) or
-    /// ImageNet-style file names (`n02085620_*.JPEG`); the label is the WordNet id.
+    /// ImageNet-style file names (`n02085620_*.JPEG`); the label is the WordNet id. Or
+    /// several acceptable classes per photo from a ground-truth file (--truth).
+    #[command(after_help = TRUTH_HELP)]
     Eval {
         #[command(flatten)]
         model: ModelArgs,
@@ -173,6 +186,9 @@ enum Command {
         /// The whole report (per breed, per photo) as one JSON object.
         #[arg(long)]
         json: bool,
+        /// Ground truth from this JSON file instead of folder or file names (format below).
+        #[arg(long, value_name = "FILE")]
+        truth: Option<PathBuf>,
         dir: PathBuf,
     },
     /// The kiosk: frames -> top-3 breeds on the screen, until stopped (SIGINT / SIGTERM).
@@ -364,8 +380,17 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             crop,
             tta,
             json,
+            truth,
             dir,
-        } => eval(&model, compare.as_deref(), crop, tta, json, &dir),
+        } => eval(
+            &model,
+            compare.as_deref(),
+            crop,
+            tta,
+            json,
+            truth.as_deref(),
+            &dir,
+        ),
         Command::Tensor {
             model,
             crop,
@@ -543,16 +568,34 @@ fn eval(
     crop: Crop,
     tta: Tta,
     json: bool,
+    truth: Option<&Path>,
     dir: &Path,
 ) -> anyhow::Result<ExitCode> {
     use breedcam::eval::{agreement, collect, evaluate, Report};
-    let (photos, unlabelled) = collect(dir)?;
-    if photos.is_empty() {
+    if let Some(l) = args
+        .labels
+        .as_ref()
+        .filter(|l| l.extension().is_some_and(|e| e == "json"))
+    {
         return Err(breedcam::Error::BadInput {
-            path: dir.into(),
-            msg: "no labelled photos (nXXXXXXXX-Name/ or nXXXXXXXX_*.jpg)".into(),
+            path: l.clone(),
+            msg: "--labels is the model's class list, one per line; a ground-truth file goes \
+                  in --truth FILE"
+                .into(),
         }
         .into());
+    }
+    let no_photos = |what: &str| breedcam::Error::BadInput {
+        path: dir.into(),
+        msg: format!("no labelled photos ({what})"),
+    };
+    // From names, an empty folder fails before the models load.
+    let from_names = match truth {
+        None => Some(collect(dir)?),
+        Some(_) => None,
+    };
+    if from_names.as_ref().is_some_and(|p| p.labelled.is_empty()) {
+        return Err(no_photos("nXXXXXXXX-Name/ or nXXXXXXXX_*.jpg").into());
     }
     let mut models = vec![args.load()?];
     if let Some(m) = compare {
@@ -564,6 +607,21 @@ fn eval(
         };
         models.push(other.load()?);
     }
+    let all = match (from_names, truth) {
+        (Some(p), _) => p,
+        (None, Some(file)) => {
+            let labels: Vec<_> = models.iter().filter_map(|m| m.labels.as_ref()).collect();
+            let p = breedcam::truth::Truth::load(file, &labels)?.label(dir)?;
+            if p.labelled.is_empty() {
+                return Err(
+                    no_photos(&format!("{} labels none of its photos", file.display())).into(),
+                );
+            }
+            p
+        }
+        (None, None) => unreachable!("names are read when there is no ground-truth file"),
+    };
+    let (photos, unlabelled) = (&all.labelled, &all.unlabelled);
     let bar = indicatif::ProgressBar::new((photos.len() * models.len()) as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
@@ -573,12 +631,13 @@ fn eval(
     );
     let reports: Vec<Report> = models
         .iter()
-        .map(|m| evaluate(m, crop, tta, &photos, &|| bar.inc(1)))
+        .map(|m| evaluate(m, crop, tta, photos, &|| bar.inc(1)))
         .collect::<Result<_, _>>()?;
     bar.finish_and_clear();
     if json {
         let mut j = serde_json::json!({
-            "dir": dir, "crop": crop, "tta": tta, "unlabelled": unlabelled, "reports": reports
+            "dir": dir, "crop": crop, "tta": tta, "truth": truth, "unlabelled": unlabelled,
+            "no_valid_label": all.no_valid_label, "reports": reports
         });
         if let [a, b] = &reports[..] {
             let (both, same) = agreement(a, b);
@@ -638,11 +697,21 @@ fn eval(
             100.0 * same as f64 / both.max(1) as f64
         );
     }
-    if !unlabelled.is_empty() {
+    if !all.no_valid_label.is_empty() {
         println!(
-            "{} image files without a WordNet id in their folder or name were ignored",
-            unlabelled.len()
+            "{} photos with no valid label (empty list) were left out",
+            all.no_valid_label.len()
         );
+    }
+    match (unlabelled.len(), truth) {
+        (0, _) => {}
+        (n, None) => {
+            println!("{n} image files without a WordNet id in their folder or name were ignored")
+        }
+        (n, Some(f)) => println!(
+            "{n} image files with no entry in {} were ignored",
+            f.display()
+        ),
     }
     Ok(ExitCode::SUCCESS)
 }
