@@ -607,9 +607,9 @@ fn eval(
         };
         models.push(other.load()?);
     }
-    let all = match (from_names, truth) {
-        (Some(p), _) => p,
-        (None, Some(file)) => {
+    let all = match truth {
+        None => from_names.unwrap_or_default(),
+        Some(file) => {
             let labels: Vec<_> = models.iter().filter_map(|m| m.labels.as_ref()).collect();
             let p = breedcam::truth::Truth::load(file, &labels)?.label(dir)?;
             if p.labelled.is_empty() {
@@ -619,7 +619,6 @@ fn eval(
             }
             p
         }
-        (None, None) => unreachable!("names are read when there is no ground-truth file"),
     };
     let (photos, unlabelled) = (&all.labelled, &all.unlabelled);
     let bar = indicatif::ProgressBar::new((photos.len() * models.len()) as u64);
