@@ -137,7 +137,7 @@ impl KioskArgs {
 
 const TRUTH_HELP: &str = "\
 --truth FILE: one JSON object, photo -> list of acceptable classes, e.g.
-  {\"ILSVRC2012_val_00000001.JPEG\": [58], \"dogs/rex.jpg\": [\"n02109961\", 250], \"blur.jpg\": []}
+  {\"ILSVRC2012_val_00000001.JPEG\": [65], \"dogs/rex.jpg\": [\"n02109961\", 250], \"blur.jpg\": []}
 A key is the photo's path relative to DIR ('/' between folders). A class is a 0-based
 ImageNet-1k index (0..=999, sorted-WordNet-id order as in ReaL; the same for 1001-class
 models) or a WordNet id. [] = no valid label: left out and counted. A photo is right at

@@ -5,7 +5,7 @@
 //! The file is one JSON object: photo -> list of acceptable classes.
 //!
 //! ```json
-//! {"ILSVRC2012_val_00000001.JPEG": [58],
+//! {"ILSVRC2012_val_00000001.JPEG": [65],
 //!  "dogs/rex.jpg": ["n02109961", 250],
 //!  "blurry.jpg": []}
 //! ```
