@@ -585,17 +585,21 @@ fn eval(
         }
         .into());
     }
-    let no_photos = |what: &str| breedcam::Error::BadInput {
-        path: dir.into(),
-        msg: format!("no labelled photos ({what})"),
+    // The photos and their labels, before the models load (a bad file fails fast).
+    let ground_truth = truth.map(breedcam::truth::Truth::load).transpose()?;
+    let all = match &ground_truth {
+        None => collect(dir)?,
+        Some(t) => t.label(dir)?,
     };
-    // From names, an empty folder fails before the models load.
-    let from_names = match truth {
-        None => Some(collect(dir)?),
-        Some(_) => None,
-    };
-    if from_names.as_ref().is_some_and(|p| p.labelled.is_empty()) {
-        return Err(no_photos("nXXXXXXXX-Name/ or nXXXXXXXX_*.jpg").into());
+    if all.labelled.is_empty() {
+        return Err(breedcam::Error::BadInput {
+            path: dir.into(),
+            msg: match truth {
+                None => "no labelled photos (nXXXXXXXX-Name/ or nXXXXXXXX_*.jpg)".into(),
+                Some(f) => format!("no labelled photos ({} labels none of them)", f.display()),
+            },
+        }
+        .into());
     }
     let mut models = vec![args.load()?];
     if let Some(m) = compare {
@@ -607,19 +611,10 @@ fn eval(
         };
         models.push(other.load()?);
     }
-    let all = match truth {
-        None => from_names.unwrap_or_default(),
-        Some(file) => {
-            let labels: Vec<_> = models.iter().filter_map(|m| m.labels.as_ref()).collect();
-            let p = breedcam::truth::Truth::load(file, &labels)?.label(dir)?;
-            if p.labelled.is_empty() {
-                return Err(
-                    no_photos(&format!("{} labels none of its photos", file.display())).into(),
-                );
-            }
-            p
-        }
-    };
+    if let Some(t) = &ground_truth {
+        let labels: Vec<_> = models.iter().filter_map(|m| m.labels.as_ref()).collect();
+        t.check_classes(&labels)?;
+    }
     let (photos, unlabelled) = (&all.labelled, &all.unlabelled);
     let bar = indicatif::ProgressBar::new((photos.len() * models.len()) as u64);
     bar.set_style(

@@ -80,9 +80,9 @@ fn key_of(k: &str) -> &str {
 }
 
 impl Truth {
-    /// Parses a ground-truth file's text. Indices are ImageNet-1k's; a WordNet id must be
-    /// ImageNet's or one of `model_labels`'.
-    pub fn parse(path: &Path, text: &str, model_labels: &[&Labels]) -> Result<Truth, Error> {
+    /// Parses a ground-truth file's text. Indices are ImageNet-1k's; WordNet ids are checked
+    /// against ImageNet and the models by [`Truth::check_classes`].
+    pub fn parse(path: &Path, text: &str) -> Result<Truth, Error> {
         let bad = |msg: String| Error::BadInput {
             path: path.into(),
             msg,
@@ -99,10 +99,6 @@ impl Truth {
             ))
         })?;
         let imagenet = Labels::imagenet();
-        let known = |w: &str| {
-            imagenet.index_of_wnid(w).is_some()
-                || model_labels.iter().any(|l| l.index_of_wnid(w).is_some())
-        };
         let mut entries = BTreeMap::new();
         for (key, values) in raw {
             let mut ids: Vec<String> = vec![];
@@ -120,11 +116,10 @@ impl Truth {
                             )))
                         }
                     },
-                    serde_json::Value::String(w) if looks_like_wnid(w) && known(w) => w.clone(),
+                    serde_json::Value::String(w) if looks_like_wnid(w) => w.clone(),
                     serde_json::Value::String(w) => {
                         return Err(bad(format!(
-                            "\"{key}\": unknown class \"{w}\" (not an ImageNet WordNet id, nor \
-                             one of the model's)"
+                            "\"{key}\": unknown class \"{w}\" (not a WordNet id like n02085620)"
                         )))
                     }
                     other => {
@@ -147,9 +142,31 @@ impl Truth {
         })
     }
 
-    pub fn load(path: &Path, model_labels: &[&Labels]) -> Result<Truth, Error> {
+    pub fn load(path: &Path) -> Result<Truth, Error> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        Truth::parse(path, &text, model_labels)
+        Truth::parse(path, &text)
+    }
+
+    /// Every WordNet id must be ImageNet's or one of `model_labels`'; the first that is not
+    /// (in key order) is an error naming its entry.
+    pub fn check_classes(&self, model_labels: &[&Labels]) -> Result<(), Error> {
+        let imagenet = Labels::imagenet();
+        let known = |w: &str| {
+            imagenet.index_of_wnid(w).is_some()
+                || model_labels.iter().any(|l| l.index_of_wnid(w).is_some())
+        };
+        for (key, ids) in &self.entries {
+            if let Some(w) = ids.iter().find(|w| !known(w)) {
+                return Err(Error::BadInput {
+                    path: self.path.clone(),
+                    msg: format!(
+                        "\"{key}\": unknown class \"{w}\" (not an ImageNet WordNet id, nor one \
+                         of the model's)"
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Labels the photos under `dir` (sorted by path). Every entry must name a photo there.
@@ -207,7 +224,9 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<Truth, Error> {
-        Truth::parse(Path::new("truth.json"), text, &[])
+        let t = Truth::parse(Path::new("truth.json"), text)?;
+        t.check_classes(&[])?;
+        Ok(t)
     }
 
     #[test]
@@ -248,7 +267,9 @@ mod tests {
     #[test]
     fn a_model_s_own_wordnet_ids_are_known() {
         let own = Labels::parse("n99999999-Wolfdog\nn02085620-Chihuahua\n");
-        let t = Truth::parse(Path::new("t.json"), r#"{"x.jpg": ["n99999999"]}"#, &[&own]);
-        assert_eq!(t.unwrap().entries["x.jpg"], ["n99999999"]);
+        let t = Truth::parse(Path::new("t.json"), r#"{"x.jpg": ["n99999999"]}"#).unwrap();
+        assert!(t.check_classes(&[]).is_err());
+        t.check_classes(&[&own]).unwrap();
+        assert_eq!(t.entries["x.jpg"], ["n99999999"]);
     }
 }
