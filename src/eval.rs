@@ -2,7 +2,9 @@
 //! breed, the most frequent confusions, and the agreement between two models.
 //!
 //! A photo's label is a WordNet id, read from its folder (Stanford Dogs layout,
-//! `n02085620-Chihuahua/x.jpg`) or its file name (ImageNet style, `n02085620_123.JPEG`).
+//! `n02085620-Chihuahua/x.jpg`) or its file name (ImageNet style, `n02085620_123.JPEG`), or
+//! the set of acceptable ids a ground-truth file gives it ([`crate::truth`]). A photo is
+//! right at top-k when any acceptable class is among the model's k best.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,7 +21,30 @@ use crate::Error;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Labelled {
     pub path: PathBuf,
+    /// The id it shows; with a ground-truth file, the first acceptable one (the per-breed
+    /// table and the confusions count the photo under it).
     pub wnid: String,
+    /// Further acceptable ids (a ground-truth file can give several).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<String>,
+}
+
+impl Labelled {
+    /// Every acceptable id, `wnid` first.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.wnid.as_str()).chain(self.also.iter().map(String::as_str))
+    }
+}
+
+/// The photos of a folder, labelled and not.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Photos {
+    pub labelled: Vec<Labelled>,
+    /// Image files with no label (no id in their folder or name, or no entry in the
+    /// ground-truth file).
+    pub unlabelled: Vec<PathBuf>,
+    /// Photos whose ground-truth entry is an empty list: no valid label, left out.
+    pub no_valid_label: Vec<PathBuf>,
 }
 
 fn wnid_prefix(name: &str) -> Option<&str> {
@@ -31,44 +56,56 @@ fn wnid_prefix(name: &str) -> Option<&str> {
 
 const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "bmp"];
 
-/// The labelled photos under `dir` (sorted by path), and the image files it found no label
-/// for.
-pub fn collect(dir: &Path) -> Result<(Vec<Labelled>, Vec<PathBuf>), Error> {
-    let mut labelled = vec![];
-    let mut unlabelled = vec![];
-    let mut stack = vec![(dir.to_path_buf(), None::<String>)];
-    while let Some((d, folder_id)) = stack.pop() {
+/// Every image file under `dir` (JPEG, PNG, BMP by extension), sorted.
+pub fn images(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let mut found = vec![];
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
         let entries = std::fs::read_dir(&d).map_err(|e| Error::io(&d, e))?;
         for entry in entries {
             let entry = entry.map_err(|e| Error::io(&d, e))?;
             let path = entry.path();
-            let name = entry.file_name().to_string_lossy().into_owned();
             if path.is_dir() {
-                let id = wnid_prefix(&name)
-                    .map(String::from)
-                    .or_else(|| folder_id.clone());
-                stack.push((path, id));
+                stack.push(path);
                 continue;
             }
             let ext = path
                 .extension()
                 .map(|e| e.to_string_lossy().to_lowercase())
                 .unwrap_or_default();
-            if !IMAGE_EXTENSIONS.contains(&ext.as_str()) {
-                continue;
-            }
-            match wnid_prefix(&name)
-                .map(String::from)
-                .or_else(|| folder_id.clone())
-            {
-                Some(wnid) => labelled.push(Labelled { path, wnid }),
-                None => unlabelled.push(path),
+            if IMAGE_EXTENSIONS.contains(&ext.as_str()) {
+                found.push(path);
             }
         }
     }
-    labelled.sort_by(|a, b| a.path.cmp(&b.path));
-    unlabelled.sort();
-    Ok((labelled, unlabelled))
+    found.sort();
+    Ok(found)
+}
+
+/// The WordNet id a photo's name gives it: its file name's, else its nearest folder's
+/// below `dir`.
+fn id_from_names(dir: &Path, path: &Path) -> Option<String> {
+    let rel = path.strip_prefix(dir).unwrap_or(path);
+    rel.components()
+        .rev()
+        .find_map(|c| wnid_prefix(&c.as_os_str().to_string_lossy()).map(String::from))
+}
+
+/// The photos under `dir` labelled by their folder or file names (sorted by path), and the
+/// image files it found no label for.
+pub fn collect(dir: &Path) -> Result<Photos, Error> {
+    let mut photos = Photos::default();
+    for path in images(dir)? {
+        match id_from_names(dir, &path) {
+            Some(wnid) => photos.labelled.push(Labelled {
+                path,
+                wnid,
+                also: vec![],
+            }),
+            None => photos.unlabelled.push(path),
+        }
+    }
+    Ok(photos)
 }
 
 /// One model's answer for one photo.
@@ -76,8 +113,10 @@ pub fn collect(dir: &Path) -> Result<(Vec<Labelled>, Vec<PathBuf>), Error> {
 pub struct Answer {
     pub path: PathBuf,
     pub wnid: String,
-    /// Rank (0-based) of the true class among the dog classes / among all classes; `None`
-    /// beyond the top 5.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<String>,
+    /// Rank (0-based) of the best-ranked acceptable class among the dog classes / among all
+    /// classes; `None` beyond the top 5.
     pub rank_dogs: Option<usize>,
     pub rank_all: Option<usize>,
     /// The best dog breed's WordNet id (or name when the labels have no ids).
@@ -156,14 +195,19 @@ pub fn evaluate(
         model: model.path.clone(),
         ..Report::default()
     };
-    let known: Vec<(usize, &Labelled, usize)> = photos
+    // Each photo's acceptable classes in this model's output order (a 1001-class model
+    // puts every ImageNet class one index later); a photo none of whose ids the model
+    // knows is left out.
+    let known: Vec<(usize, &Labelled, Vec<usize>)> = photos
         .iter()
         .enumerate()
-        .filter_map(|(i, p)| match labels.index_of_wnid(&p.wnid) {
-            Some(class) => Some((i, p, class)),
-            None => {
+        .filter_map(|(i, p)| {
+            let classes: Vec<usize> = p.ids().filter_map(|w| labels.index_of_wnid(w)).collect();
+            if classes.is_empty() {
                 report.unknown_ids.push(p.clone());
                 None
+            } else {
+                Some((i, p, classes))
             }
         })
         .collect();
@@ -191,7 +235,7 @@ pub fn evaluate(
         drop(tx);
         let mut answers: Vec<Option<Answer>> = vec![None; known.len()];
         for (i, tensor) in rx {
-            let (_, photo, class) = known[i];
+            let (_, photo, classes) = &known[i];
             progress();
             let tensor = match tensor {
                 Ok(t) => t,
@@ -206,11 +250,13 @@ pub fn evaluate(
             let best = dogs.first().copied().unwrap_or(all[0]);
             let entry = &labels.entries[best];
             let predicted = entry.wnid.clone().unwrap_or_else(|| entry.name.clone());
+            let rank = |top: &[usize]| top.iter().position(|c| classes.contains(c));
             answers[i] = Some(Answer {
                 path: photo.path.clone(),
                 wnid: photo.wnid.clone(),
-                rank_dogs: dogs.iter().position(|&c| c == class),
-                rank_all: all.iter().position(|&c| c == class),
+                also: photo.also.clone(),
+                rank_dogs: rank(&dogs),
+                rank_all: rank(&all),
                 predicted,
             });
         }
@@ -221,9 +267,8 @@ pub fn evaluate(
     for a in &report.answers {
         report.dogs.add(a.rank_dogs);
         report.all.add(a.rank_all);
-        let class = labels.index_of_wnid(&a.wnid).unwrap_or(0);
         let b = report.breeds.entry(a.wnid.clone()).or_default();
-        b.name = labels.entries[class].name.clone();
+        b.name = labels.name_of_wnid(&a.wnid).unwrap_or(&a.wnid).to_string();
         b.n += 1;
         b.top1 += (a.rank_dogs == Some(0)) as usize;
         if a.rank_dogs != Some(0) {

@@ -26,7 +26,9 @@ pub struct Labels {
 }
 
 impl Labels {
-    /// The built-in ImageNet-1k table (1000 classes, dogs are indices 151..=268).
+    /// The built-in ImageNet-1k table: 1000 classes; the dogs are indices 151..=268 and
+    /// 273..=275 (dingo, dhole, African hunting dog), 121 classes: the 120 Stanford Dogs
+    /// breeds and dalmatian. Wolves, coyote, hyena and foxes (269..=272, 276..) are not dogs.
     pub fn imagenet() -> Labels {
         Labels::parse_explicit(IMAGENET_TSV)
     }
@@ -174,14 +176,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn imagenet_table_has_118_dogs_at_151_to_268() {
+    fn imagenet_table_has_121_dogs_at_151_to_268_and_273_to_275() {
         let l = Labels::imagenet();
         assert_eq!(l.len(), 1000);
         let dogs: Vec<usize> = (0..1000).filter(|&i| l.entries[i].is_dog).collect();
-        assert_eq!(dogs, (151..=268).collect::<Vec<_>>());
+        let want: Vec<usize> = (151..=268).chain(273..=275).collect();
+        assert_eq!(dogs, want);
+        assert_eq!(l.dog_count(), 121);
         assert_eq!(l.entries[151].wnid.as_deref(), Some("n02085620"));
         assert_eq!(l.entries[151].name, "Chihuahua");
         assert_eq!(l.index_of_wnid("n02113978"), Some(268));
+        // The three Stanford Dogs breeds outside ImageNet's dog range.
+        for (i, wnid, name) in [
+            (273, "n02115641", "dingo"),
+            (274, "n02115913", "dhole"),
+            (275, "n02116738", "African hunting dog"),
+        ] {
+            assert_eq!(l.index_of_wnid(wnid), Some(i));
+            assert_eq!(l.entries[i].name, name);
+        }
+        // Dalmatian is in ImageNet's dog range (not in Stanford Dogs) and stays a dog;
+        // wolves, coyote, hyena and the foxes are not dogs.
+        assert_eq!(l.entries[251].name, "dalmatian");
+        for i in [269, 270, 271, 272, 276, 277, 278] {
+            assert!(!l.entries[i].is_dog, "{}", l.entries[i].name);
+        }
+        assert_eq!(l.entries[272].name, "coyote");
     }
 
     #[test]
@@ -189,17 +209,22 @@ mod tests {
         let l = Labels::builtin_for(1001).unwrap();
         assert_eq!(l.entries[152].name, "Chihuahua");
         assert!(!l.entries[0].is_dog);
+        assert_eq!(l.entries[274].name, "dingo");
+        assert!(l.entries[274].is_dog && l.entries[276].is_dog && !l.entries[273].is_dog);
+        assert_eq!(l.dog_count(), 121);
         assert!(Labels::builtin_for(19).is_none());
     }
 
     #[test]
     fn names_only_files_are_matched_to_imagenet_or_are_all_breeds() {
-        let coral_style = "background\ntench, Tinca tinca\nChihuahua\nJapanese spaniel\n";
+        let coral_style = "background\ntench, Tinca tinca\nChihuahua\nJapanese spaniel\n\
+            coyote, prairie wolf\ndingo, warrigal, warragal, Canis dingo\n";
         let l = Labels::parse(coral_style);
         assert_eq!(
             l.entries.iter().map(|l| l.is_dog).collect::<Vec<_>>(),
-            vec![false, false, true, true]
+            vec![false, false, true, true, false, true]
         );
+        assert_eq!(l.entries[5].wnid.as_deref(), Some("n02115641"));
         assert_eq!(l.entries[2].wnid.as_deref(), Some("n02085620"));
         let stanford = Labels::parse("n02085620-Chihuahua\nn02085936-Maltese_dog\n");
         assert_eq!(stanford.entries[1].name, "Maltese dog");

@@ -11,6 +11,7 @@
 //! | [`model`] | `Classifier`: load, run, dequantize outputs; [`model::tflite`] the importer |
 //! | [`labels`] | ImageNet / breed labels, WordNet ids, which classes are dogs |
 //! | [`scores`] | top-k, dog gating |
+//! | [`eval`] | accuracy on labelled photos; [`truth`] ground truth from a file |
 
 pub mod bench;
 pub mod camera;
@@ -23,5 +24,6 @@ pub mod overlay;
 pub mod pipeline;
 pub mod preprocess;
 pub mod scores;
+pub mod truth;
 
 pub use error::Error;

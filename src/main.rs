@@ -27,13 +27,14 @@ struct Cli {
     command: Command,
 }
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 struct ModelArgs {
     /// A committed model by name (lite2, lite0, lite0-seed: embedded in the binary) or a
     /// TFLite file [default: lite2, or the file $BREEDCAM_MODEL]
     #[arg(long, short)]
     model: Option<PathBuf>,
-    /// Labels file (`name` or `wnid<TAB>name` per line) [default: sidecar, or built-in ImageNet]
+    /// The model's class labels (`name` or `wnid<TAB>name` per line) [default: sidecar, or
+    /// built-in ImageNet]
     #[arg(long)]
     labels: Option<PathBuf>,
     /// Input normalisation mean, 1 or 3 values (overrides the model's metadata)
@@ -134,6 +135,17 @@ impl KioskArgs {
     }
 }
 
+const TRUTH_HELP: &str = "\
+--labels FILE (or --truth FILE) with a ground-truth file: one JSON object, photo -> list of
+acceptable classes, e.g.
+  {\"ILSVRC2012_val_00000001.JPEG\": [65], \"dogs/rex.jpg\": [\"n02109961\", 250], \"blur.jpg\": []}
+A key is the photo's path relative to DIR ('/' between folders). A class is a 0-based
+ImageNet-1k index (0..=999, sorted-WordNet-id order as in ReaL; the same for 1001-class
+models) or a WordNet id. [] = no valid label: left out and counted. A photo is right at
+top-k when any acceptable class is in its top k. Every entry must name a photo under DIR;
+photos with no entry are not scored (counted as unlabelled). Dog breeds: the 121 ImageNet
+dog classes (151..=268 and 273..=275).";
+
 #[derive(Subcommand)]
 enum Command {
     /// Print the most likely dog breeds for each image.
@@ -157,7 +169,9 @@ enum Command {
         images: Vec<PathBuf>,
     },
     /// Accuracy on a labelled folder: Stanford-Dogs layout (`n02085620-Chihuahua/*.jpg`) or
-    /// ImageNet-style file names (`n02085620_*.JPEG`); the label is the WordNet id.
+    /// ImageNet-style file names (`n02085620_*.JPEG`); the label is the WordNet id. Or
+    /// several acceptable classes per photo from a ground-truth file (--labels / --truth).
+    #[command(after_help = TRUTH_HELP)]
     Eval {
         #[command(flatten)]
         model: ModelArgs,
@@ -173,6 +187,10 @@ enum Command {
         /// The whole report (per breed, per photo) as one JSON object.
         #[arg(long)]
         json: bool,
+        /// Ground truth from this JSON file instead of folder or file names (format below;
+        /// `--labels FILE` takes it too when FILE is a JSON object).
+        #[arg(long, value_name = "FILE")]
+        truth: Option<PathBuf>,
         dir: PathBuf,
     },
     /// The kiosk: frames -> top-3 breeds on the screen, until stopped (SIGINT / SIGTERM).
@@ -376,8 +394,17 @@ fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             crop,
             tta,
             json,
+            truth,
             dir,
-        } => eval(&model, compare.as_deref(), crop, tta, json, &dir),
+        } => eval(
+            &model,
+            compare.as_deref(),
+            crop,
+            tta,
+            json,
+            truth.as_deref(),
+            &dir,
+        ),
         Command::Tensor {
             model,
             crop,
@@ -565,14 +592,46 @@ fn eval(
     crop: Crop,
     tta: Tta,
     json: bool,
+    truth: Option<&Path>,
     dir: &Path,
 ) -> anyhow::Result<ExitCode> {
     use breedcam::eval::{agreement, collect, evaluate, Report};
-    let (photos, unlabelled) = collect(dir)?;
-    if photos.is_empty() {
+    // `--labels FILE`: a JSON object is ground truth, anything else the model's class list.
+    let labels_is_truth = args
+        .labels
+        .as_deref()
+        .is_some_and(breedcam::truth::is_truth_file);
+    if labels_is_truth && truth.is_some() {
+        return Err(breedcam::Error::BadInput {
+            path: args.labels.clone().unwrap_or_default(),
+            msg: "a ground-truth file in both --labels and --truth; give one".into(),
+        }
+        .into());
+    }
+    let (truth, args) = if labels_is_truth {
+        let model_only = ModelArgs {
+            model: args.model.clone(),
+            labels: None,
+            mean: args.mean.clone(),
+            std: args.std.clone(),
+        };
+        (args.labels.as_deref(), std::borrow::Cow::Owned(model_only))
+    } else {
+        (truth, std::borrow::Cow::Borrowed(args))
+    };
+    // The photos and their labels, before the models load (a bad file fails fast).
+    let ground_truth = truth.map(breedcam::truth::Truth::load).transpose()?;
+    let all = match &ground_truth {
+        None => collect(dir)?,
+        Some(t) => t.label(dir)?,
+    };
+    if all.labelled.is_empty() {
         return Err(breedcam::Error::BadInput {
             path: dir.into(),
-            msg: "no labelled photos (nXXXXXXXX-Name/ or nXXXXXXXX_*.jpg)".into(),
+            msg: match truth {
+                None => "no labelled photos (nXXXXXXXX-Name/ or nXXXXXXXX_*.jpg)".into(),
+                Some(f) => format!("no labelled photos ({} labels none of them)", f.display()),
+            },
         }
         .into());
     }
@@ -586,6 +645,11 @@ fn eval(
         };
         models.push(other.load()?);
     }
+    if let Some(t) = &ground_truth {
+        let labels: Vec<_> = models.iter().filter_map(|m| m.labels.as_ref()).collect();
+        t.check_classes(&labels)?;
+    }
+    let (photos, unlabelled) = (&all.labelled, &all.unlabelled);
     let bar = indicatif::ProgressBar::new((photos.len() * models.len()) as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
@@ -595,12 +659,13 @@ fn eval(
     );
     let reports: Vec<Report> = models
         .iter()
-        .map(|m| evaluate(m, crop, tta, &photos, &|| bar.inc(1)))
+        .map(|m| evaluate(m, crop, tta, photos, &|| bar.inc(1)))
         .collect::<Result<_, _>>()?;
     bar.finish_and_clear();
     if json {
         let mut j = serde_json::json!({
-            "dir": dir, "crop": crop, "tta": tta, "unlabelled": unlabelled, "reports": reports
+            "dir": dir, "crop": crop, "tta": tta, "truth": truth, "unlabelled": unlabelled,
+            "no_valid_label": all.no_valid_label, "reports": reports
         });
         if let [a, b] = &reports[..] {
             let (both, same) = agreement(a, b);
@@ -660,11 +725,21 @@ fn eval(
             100.0 * same as f64 / both.max(1) as f64
         );
     }
-    if !unlabelled.is_empty() {
+    if !all.no_valid_label.is_empty() {
         println!(
-            "{} image files without a WordNet id in their folder or name were ignored",
-            unlabelled.len()
+            "{} photos with no valid label (empty list) were left out",
+            all.no_valid_label.len()
         );
+    }
+    match (unlabelled.len(), truth) {
+        (0, _) => {}
+        (n, None) => {
+            println!("{n} image files without a WordNet id in their folder or name were ignored")
+        }
+        (n, Some(f)) => println!(
+            "{n} image files with no entry in {} were ignored",
+            f.display()
+        ),
     }
     Ok(ExitCode::SUCCESS)
 }

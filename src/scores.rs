@@ -79,4 +79,40 @@ mod tests {
         assert_eq!(v.breeds[0].name, "Chihuahua");
         assert_eq!(v.breeds.len(), 3);
     }
+
+    #[test]
+    fn dingo_dhole_and_african_hunting_dog_are_dogs_wolves_and_foxes_are_not() {
+        // 1000 classes (ImageNet order) and 1001 with background first (Coral / TF-slim):
+        // the same ImageNet class sits one index later in the second.
+        for (classes, off) in [(1000, 0), (1001, 1)] {
+            let labels = Labels::builtin_for(classes).unwrap();
+            let mut p = vec![0.0f32; classes];
+            p[273 + off] = 0.5; // dingo
+            p[274 + off] = 0.2; // dhole
+            p[275 + off] = 0.1; // African hunting dog
+            p[269 + off] = 0.15; // timber wolf
+            p[151 + off] = 0.05; // Chihuahua
+            let v = verdict(&labels, &p, 4);
+            assert!(v.is_dog, "{classes}: {v:?}");
+            assert_eq!(v.best.name, "dingo");
+            assert_eq!(v.best.wnid.as_deref(), Some("n02115641"));
+            let names: Vec<&str> = v.breeds.iter().map(|b| b.name.as_str()).collect();
+            assert_eq!(
+                names,
+                ["dingo", "dhole", "African hunting dog", "Chihuahua"]
+            );
+            assert_eq!(v.breeds[2].index, 275 + off);
+
+            // A wolf, a coyote or a fox in front of the kiosk is no dog; the breeds below
+            // it are still ranked, the three wild dogs among them.
+            for wild in [269, 272, 277] {
+                let mut q = p.clone();
+                q[wild + off] = 0.9;
+                let v = verdict(&labels, &q, 1);
+                assert!(!v.is_dog, "{classes}: {}", v.best.name);
+                assert_eq!(v.best.index, wild + off);
+                assert_eq!(v.breeds[0].name, "dingo");
+            }
+        }
+    }
 }

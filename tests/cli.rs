@@ -79,14 +79,71 @@ fn classify_names_the_breed_and_says_no_dog_for_cat_person_and_hot_dog() {
 }
 
 #[test]
+fn a_dhole_is_a_dog_and_every_model_ranks_all_121_breeds() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    // dev-dogs' Rhodesian ridgeback photo: every committed model's best class over all
+    // 1000 is dhole (ImageNet 274, outside 151..=268), so it was "no dog" with 118 dog
+    // classes. The 1001-class Coral MobileNetV1 puts African hunting dog first (its 276).
+    let photo = shared.join("data/dev-dogs/n02087394_Rhodesian_ridgeback.JPEG");
+    let coral = shared.join("models/coral/mobilenet_v1_0.75_192_quant.tflite");
+    for (model, best, index) in [
+        ("lite2", "dhole", 274),
+        ("lite0", "dhole", 274),
+        ("lite0-seed", "dhole", 274),
+        (path_str(&coral), "African hunting dog", 276),
+    ] {
+        let o = breedcam(&[
+            "classify",
+            "--json",
+            "--model",
+            model,
+            "--top",
+            "200",
+            path_str(&photo),
+        ]);
+        assert!(o.status.success(), "{model}: {}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+        assert_eq!(v["dog"], true, "{model}: {v}");
+        assert_eq!(v["best"]["name"], best, "{model}");
+        assert_eq!(v["best"]["index"], index, "{model}");
+        assert_eq!(v["breeds"][0]["name"], best, "{model}");
+        let names: Vec<&str> = v["breeds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names.len(), 121, "{model}");
+        for n in [
+            "dingo",
+            "dhole",
+            "African hunting dog",
+            "dalmatian",
+            "Chihuahua",
+        ] {
+            assert!(names.contains(&n), "{model}: {n}");
+        }
+        for n in ["timber wolf", "coyote", "red fox"] {
+            assert!(!names.contains(&n), "{model}: {n}");
+        }
+    }
+    let o = breedcam(&["classify", "--top", "2", path_str(&photo)]);
+    let t = stdout(&o);
+    assert!(t.contains("Rhodesian_ridgeback.JPEG: dog"), "{t}");
+    assert!(t.contains("dhole"), "{t}");
+}
+
+#[test]
 #[cfg_attr(
     target_arch = "aarch64",
     ignore = "118 photos take too long under qemu; run on x86"
 )]
 fn default_model_on_dev_dogs_matches_the_tflite_reference() {
     // The default (EfficientNet-Lite2 int8): TFLite XNNPACK on breedcam's own input tensors
-    // (tools/tflite_accuracy.py) gets 108 / 117 / 118 of 118 (91.5 / 99.2 / 100 %); tract
-    // within 2 photos, as promised in MODELS.md.
+    // (tools/tflite_accuracy.py, top-k over the 121 dog classes) gets 108 / 116 / 118 of 118
+    // (91.5 / 98.3 / 100 %); tract within 2 photos, as promised in MODELS.md.
     let Some(shared) = common::shared() else {
         return;
     };
@@ -125,10 +182,10 @@ fn default_model_on_dev_dogs_matches_the_tflite_reference() {
     }
     eprintln!("dev-dogs: top-1 {top1} top-3 {top3} top-5 {top5} of 118");
     assert!((top1 - 108).abs() <= 2, "top-1 {top1} vs TFLite 108");
-    assert!((top3 - 117).abs() <= 2, "top-3 {top3} vs TFLite 117");
+    assert!((top3 - 116).abs() <= 2, "top-3 {top3} vs TFLite 116");
     assert!((top5 - 118).abs() <= 2, "top-5 {top5} vs TFLite 118");
-    // The first default (lite0-seed) got 100 / 113 / 115 here: the new default beats it.
-    assert!(top1 > 100 && top3 > 113 && top5 > 115);
+    // The first default (lite0-seed) gets 102 / 113 / 115 here: the new default beats it.
+    assert!(top1 > 102 && top3 > 113 && top5 > 115);
 }
 
 #[test]
@@ -152,7 +209,7 @@ fn info_lists_quantization_normalisation_and_ops() {
         t.contains("  43 CONV_2D") && !t.contains("QUANTIZE") && t.contains("81 operators"),
         "{t}"
     );
-    assert!(t.contains("labels    1000 classes, 118 dog breeds"), "{t}");
+    assert!(t.contains("labels    1000 classes, 121 dog breeds"), "{t}");
     // The seed model: uint8 I/O, a QUANTIZE at each end, normalisation from its metadata.
     let o = breedcam(&["info", "--model", "lite0-seed"]);
     let t = stdout(&o);

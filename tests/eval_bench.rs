@@ -192,7 +192,9 @@ fn bench_from_a_folder_writes_the_screens_it_times() {
     ignore = "118 photos take too long under qemu; run on x86"
 )]
 fn eval_of_coral_mobilenet_v1_on_dev_dogs_matches_tflite() {
-    // TFLite reference (../shared/README.md): 85.6 / 98.3 / 98.3 % = 101 / 116 / 116 of 118.
+    // TFLite XNNPACK on breedcam's input tensors (tools/tflite_accuracy.py, top-k over the
+    // 121 dog classes): 83.1 / 96.6 / 98.3 % = 98 / 114 / 116 of 118. (../shared/README.md's
+    // 101 / 116 / 116 is over 118 classes, on PIL-resized tensors.)
     let Some(shared) = common::shared() else {
         return;
     };
@@ -211,7 +213,281 @@ fn eval_of_coral_mobilenet_v1_on_dev_dogs_matches_tflite() {
     assert_eq!(d["n"], 118);
     let got = |k: &str| d[k].as_i64().unwrap();
     eprintln!("coral MobileNetV1 dev-dogs: {d}");
-    assert!((got("top1") - 101).abs() <= 2, "{d}");
-    assert!((got("top3") - 116).abs() <= 2, "{d}");
+    assert!((got("top1") - 98).abs() <= 2, "{d}");
+    assert!((got("top3") - 114).abs() <= 2, "{d}");
     assert!((got("top5") - 116).abs() <= 2, "{d}");
+}
+
+/// `../shared/data/dev-dogs`' Rhodesian ridgeback photo, which every committed model takes
+/// for a dhole (the best class over all 1000): a dog since the dog set has 121 classes.
+fn ridgeback(shared: &std::path::Path) -> Vec<u8> {
+    std::fs::read(shared.join("data/dev-dogs/n02087394_Rhodesian_ridgeback.JPEG")).unwrap()
+}
+
+#[test]
+fn eval_scores_stanford_folders_of_dingo_dhole_and_african_hunting_dog() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    // No dingo, dhole or African hunting dog photo exists here; the ridgeback photo stands
+    // in for each. lite2 ranks dhole 1st, African hunting dog 2nd, dingo 11th among the
+    // breeds; lite0 ranks them 1st, 2nd, 3rd.
+    let dir = tempfile::tempdir().unwrap();
+    let photo = ridgeback(&shared);
+    for folder in [
+        "n02115641-dingo",
+        "n02115913-dhole",
+        "n02116738-African_hunting_dog",
+    ] {
+        std::fs::create_dir(dir.path().join(folder)).unwrap();
+        std::fs::write(dir.path().join(folder).join("ridgeback.jpg"), &photo).unwrap();
+    }
+    let d = path_str(dir.path());
+    let o = breedcam(&["eval", "--json", "--compare", "lite0", d]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let (lite2, lite0) = (&j["reports"][0], &j["reports"][1]);
+    assert_eq!(
+        lite2["dogs"],
+        serde_json::json!({"top1": 1, "top3": 2, "top5": 2, "n": 3}),
+        "{lite2}"
+    );
+    assert_eq!(
+        lite0["dogs"],
+        serde_json::json!({"top1": 1, "top3": 3, "top5": 3, "n": 3}),
+        "{lite0}"
+    );
+    assert_eq!(
+        lite2["breeds"]["n02115913"],
+        serde_json::json!({"name": "dhole", "n": 1, "top1": 1})
+    );
+    assert_eq!(lite2["breeds"]["n02116738"]["name"], "African hunting dog");
+    let ranks: Vec<_> = lite2["answers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["wnid"].clone(),
+                a["rank_dogs"].clone(),
+                a["predicted"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ranks,
+        [
+            (
+                "n02115641".into(),
+                serde_json::Value::Null,
+                "n02115913".into()
+            ),
+            ("n02115913".into(), 0.into(), "n02115913".into()),
+            ("n02116738".into(), 1.into(), "n02115913".into()),
+        ]
+    );
+    assert_eq!(
+        j["agreement"],
+        serde_json::json!({"photos": 3, "same_top1": 3})
+    );
+    assert!(lite2["unknown_ids"].as_array().unwrap().is_empty());
+}
+
+/// Writes `husky.png` under `dir` at each relative path.
+fn huskies(dir: &std::path::Path, names: &[&str]) {
+    let husky = std::fs::read(common::root().join("tests/data/husky.png")).unwrap();
+    for n in names {
+        let p = dir.join(n);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, &husky).unwrap();
+    }
+}
+
+#[test]
+fn eval_against_a_ground_truth_file_with_several_acceptable_classes() {
+    // The husky stamp: lite2's breeds are Eskimo dog (ImageNet 248), Siberian husky (250),
+    // Norwegian elkhound (174), ... dingo (273) 9th.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    huskies(
+        d,
+        &[
+            "either-order-a.png",
+            "sub/either-order-b.png",
+            "n02085620_named_chihuahua.png",
+            "siberian.png",
+            "dingo.png",
+            "blurry.png",
+            "not-listed.png",
+        ],
+    );
+    let truth = d.join("truth.json");
+    std::fs::write(
+        &truth,
+        r#"{
+  "either-order-a.png": ["n02110185", 248],
+  "sub/either-order-b.png": [248, "n02110185"],
+  "n02085620_named_chihuahua.png": ["n02109961"],
+  "./siberian.png": [250],
+  "dingo.png": [273],
+  "blurry.png": []
+}"#,
+    )
+    .unwrap();
+    let o = breedcam(&["eval", "--json", "--truth", path_str(&truth), path_str(d)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // `eval --labels FILE` with a JSON object is the same ground truth.
+    let same = breedcam(&["eval", "--json", "--labels", path_str(&truth), path_str(d)]);
+    assert!(same.status.success(), "{}", stderr(&same));
+    assert_eq!(stdout(&same), stdout(&o));
+    let j: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let r = &j["reports"][0];
+    // Hits at top-1: both either-order photos and the renamed one (the file, not the name,
+    // is the truth); siberian at top-3 (rank 2nd); dingo not in the top 5; blurry left out.
+    assert_eq!(
+        r["dogs"],
+        serde_json::json!({"top1": 3, "top3": 4, "top5": 4, "n": 5}),
+        "{r}"
+    );
+    assert_eq!(r["all"]["n"], 5);
+    let answers = r["answers"].as_array().unwrap();
+    let by_name = |n: &str| {
+        answers
+            .iter()
+            .find(|a| a["path"].as_str().unwrap().ends_with(n))
+            .unwrap()
+    };
+    let a = by_name("either-order-a.png");
+    assert_eq!(
+        (&a["wnid"], &a["also"], &a["rank_dogs"]),
+        (
+            &"n02110185".into(),
+            &serde_json::json!(["n02109961"]),
+            &0.into()
+        )
+    );
+    assert_eq!(by_name("sub/either-order-b.png")["rank_dogs"], 0);
+    assert_eq!(by_name("siberian.png")["rank_dogs"], 1);
+    assert_eq!(by_name("dingo.png")["rank_dogs"], serde_json::Value::Null);
+    assert_eq!(j["no_valid_label"].as_array().unwrap().len(), 1);
+    assert!(j["no_valid_label"][0]
+        .as_str()
+        .unwrap()
+        .ends_with("blurry.png"));
+    assert_eq!(j["unlabelled"].as_array().unwrap().len(), 1);
+    assert!(j["unlabelled"][0]
+        .as_str()
+        .unwrap()
+        .ends_with("not-listed.png"));
+    assert_eq!(j["truth"], path_str(&truth));
+
+    // The text form, and --compare with lite0 (the same breeds first on the husky).
+    let o = breedcam(&[
+        "eval",
+        "--truth",
+        path_str(&truth),
+        "--compare",
+        "lite0",
+        path_str(d),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t = stdout(&o);
+    assert!(
+        t.contains("dog breeds:  top-1 60.0% top-3 80.0% top-5 80.0% (n=5)"),
+        "{t}"
+    );
+    assert!(
+        t.contains("1 photos with no valid label (empty list) were left out"),
+        "{t}"
+    );
+    assert!(
+        t.contains("1 image files with no entry in ") && t.contains("truth.json were ignored"),
+        "{t}"
+    );
+    assert!(
+        t.contains("agreement: same top-1 breed on 5 of 5 photos (100.0%)"),
+        "{t}"
+    );
+
+    // A 1001-class model (background first): index 248 still means Eskimo dog, which coral
+    // MobileNetV1 ranks first (its class 249); Siberian husky (250, its 251) 4th.
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let coral = shared.join("models/coral/mobilenet_v1_0.75_192_quant.tflite");
+    let o = breedcam(&[
+        "eval",
+        "--json",
+        "--model",
+        path_str(&coral),
+        "--truth",
+        path_str(&truth),
+        path_str(d),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(
+        j["reports"][0]["dogs"],
+        serde_json::json!({"top1": 3, "top3": 3, "top5": 4, "n": 5}),
+        "{}",
+        j["reports"][0]
+    );
+    let siberian = &j["reports"][0]["answers"][3];
+    assert!(siberian["path"].as_str().unwrap().ends_with("siberian.png"));
+    assert_eq!(siberian["rank_dogs"], 3, "{siberian}");
+}
+
+#[test]
+fn a_bad_ground_truth_file_is_an_error_naming_the_file_and_the_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("photos");
+    huskies(&d, &["a.png", "b.png"]);
+    let truth = dir.path().join("truth.json");
+    let run = |text: &str| {
+        std::fs::write(&truth, text).unwrap();
+        let o = breedcam(&["eval", "--truth", path_str(&truth), path_str(&d)]);
+        assert_eq!(o.status.code(), Some(2), "{text}: {}", stderr(&o));
+        let e = stderr(&o);
+        assert_eq!(e.trim().lines().count(), 1, "{e}");
+        assert!(e.contains(path_str(&truth)), "{e}");
+        e
+    };
+    let e = run(r#"{"a.png": [248], "b.png": ["n99999999"]}"#);
+    assert!(e.contains(r#""b.png": unknown class "n99999999""#), "{e}");
+    let e = run(r#"{"a.png": [5000]}"#);
+    assert!(e.contains(r#""a.png": unknown class 5000"#), "{e}");
+    let e = run("{\"a.png\": [248],\n \"b.png\": [248,]}");
+    assert!(e.contains("not a ground-truth file"), "{e}");
+    assert!(e.contains("at line 2 column"), "{e}");
+    let e = run(r#"{"a.png": [248], "c.png": [248]}"#);
+    assert!(
+        e.contains(r#"1 entry names no photo under"#) && e.contains(r#""c.png""#),
+        "{e}"
+    );
+    let e = run(r#"{"x.png": []}"#);
+    assert!(e.contains(r#"1 entry names no photo"#), "{e}");
+    let e = run(r#"{"a.png": []}"#);
+    assert!(e.contains("no labelled photos"), "{e}");
+    let o = breedcam(&["eval", "--truth", "no/such.json", path_str(&d)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no/such.json"), "{}", stderr(&o));
+    // --labels takes a ground-truth file too (a JSON object), and names it when it is bad.
+    let o = breedcam(&["eval", "--labels", path_str(&truth), path_str(&d)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains(path_str(&truth)), "{}", stderr(&o));
+    // ... but not in both places at once.
+    let o = breedcam(&[
+        "eval",
+        "--labels",
+        path_str(&truth),
+        "--truth",
+        path_str(&truth),
+        path_str(&d),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("both --labels and --truth"),
+        "{}",
+        stderr(&o)
+    );
 }
