@@ -720,6 +720,14 @@ fn bench(
         report.model_import_ms, report.model_optimise_ms
     );
     println!(
+        "matmul kernels: {} (isa {})",
+        breedcam::model::kernels::describe(&report.matmul_kernels),
+        report.isa
+    );
+    if let Some(why) = &report.kernel_steering {
+        println!("kernel steering: {why}");
+    }
+    println!(
         "{:<12} {:>9} {:>9} {:>9} {:>9}   (ms)",
         "stage", "p50", "p90", "p99", "max"
     );
