@@ -193,29 +193,45 @@ pub fn run(
             if stop.load(Ordering::Relaxed) || opts.frames.is_some_and(|n| presented >= n) {
                 break Ok(());
             }
-            match rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(Done::Failed(e)) => break Err(e),
-                Ok(d) => {
+            let mut failed = None;
+            let mut take = |d: Done, waiting: &mut std::collections::BTreeMap<u64, Done>| match d {
+                Done::Failed(e) => failed = Some(e),
+                d => {
                     waiting.insert(d.seq(), d);
                 }
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
-                // Every worker ended (the source ended or failed).
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) if waiting.is_empty() => {
-                    break Ok(())
+            };
+            let ended = match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(d) => {
+                    take(d, &mut waiting);
+                    false
                 }
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => false,
+                // Every worker ended (the source ended or failed).
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => true,
+            };
+            // Workers send a result and leave `in_flight` under its lock, so with the lock
+            // held, every frame taken is either still in flight or its result is received
+            // here: the oldest frame in flight is where presenting in capture order stops.
+            let floor = match shared.in_flight.lock() {
+                Ok(f) => {
+                    while let Ok(d) = rx.try_recv() {
+                        take(d, &mut waiting);
+                    }
+                    f.iter().next().copied()
+                }
+                Err(_) => break Err(Error::Runtime("a worker panicked".into())),
+            };
+            if let Some(e) = failed {
+                break Err(e);
             }
-            // Present, in capture order, every result no frame still in a worker precedes.
+            if ended && waiting.is_empty() {
+                break Ok(());
+            }
             loop {
                 let Some(&seq) = waiting.keys().next() else {
                     break;
                 };
-                let blocked = shared
-                    .in_flight
-                    .lock()
-                    .map(|f| f.iter().next().is_some_and(|&s| s < seq))
-                    .unwrap_or(false);
-                if blocked {
+                if floor.is_some_and(|f| f < seq) {
                     break;
                 }
                 let Some(d) = waiting.remove(&seq) else { break };
@@ -357,10 +373,13 @@ fn worker(
         };
         let seq = result.seq();
         let failed = matches!(result, Done::Failed(_));
+        // Sent and no longer in flight in one step for the presenter (see `run`).
+        let Ok(mut f) = shared.in_flight.lock() else {
+            return;
+        };
         let sent = tx.send(result).is_ok();
-        if let Ok(mut f) = shared.in_flight.lock() {
-            f.remove(&seq);
-        }
+        f.remove(&seq);
+        drop(f);
         if !sent || failed {
             return;
         }
