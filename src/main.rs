@@ -905,14 +905,18 @@ fn kiosk(args: &ModelArgs, k: KioskArgs) -> anyhow::Result<ExitCode> {
         .into());
     }
     let (w, h) = parse_screen(&screen)?;
-    let threads = k.threads.unwrap_or_else(breedcam::pipeline::default_threads);
+    let threads = k
+        .threads
+        .unwrap_or_else(breedcam::pipeline::default_threads);
     // One frame at a time on all threads measured better than frames in flight on the 2-core
     // development machine (README, "Threads").
     let workers = k.workers.unwrap_or(1);
     if threads == 0 || workers == 0 || workers > threads {
         return Err(breedcam::Error::BadInput {
             path: "--threads".into(),
-            msg: format!("{threads} thread(s) for {workers} worker(s): need 1 <= workers <= threads"),
+            msg: format!(
+                "{threads} thread(s) for {workers} worker(s): need 1 <= workers <= threads"
+            ),
         }
         .into());
     }

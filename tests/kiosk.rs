@@ -77,8 +77,20 @@ fn frames_in_flight_are_shown_in_capture_order() {
         let out = tempfile::tempdir().unwrap();
         let display = format!("png:{}", out.path().display());
         let o = breedcam(&[
-            "run", "--source", path_str(&photos), "--display", &display, "--frames", "18",
-            "--smoothing", "1", "--threads", threads, "--workers", threads, "--screen",
+            "run",
+            "--source",
+            path_str(&photos),
+            "--display",
+            &display,
+            "--frames",
+            "18",
+            "--smoothing",
+            "1",
+            "--threads",
+            threads,
+            "--workers",
+            threads,
+            "--screen",
             "160x120",
         ]);
         assert!(o.status.success(), "{}", stderr(&o));
@@ -105,7 +117,11 @@ fn frames_in_flight_are_shown_in_capture_order() {
 fn threads_and_workers_are_checked() {
     let o = breedcam(&["run", "--threads", "2", "--workers", "3", "--frames", "1"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("need 1 <= workers <= threads"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("need 1 <= workers <= threads"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// Synthetic frames; fails after `fail_after` frames, and every third frame is truncated.
