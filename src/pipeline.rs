@@ -227,10 +227,7 @@ pub fn run(
             if ended && waiting.is_empty() {
                 break Ok(());
             }
-            loop {
-                let Some(&seq) = waiting.keys().next() else {
-                    break;
-                };
+            while let Some(&seq) = waiting.keys().next() {
                 if floor.is_some_and(|f| f < seq) {
                     break;
                 }
