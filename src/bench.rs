@@ -42,7 +42,8 @@ pub struct Stage {
     pub mean: f64,
 }
 
-fn percentile(sorted: &[f64], q: f64) -> f64 {
+/// Nearest-rank percentile of sorted samples (0 when empty).
+pub(crate) fn percentile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -160,6 +161,12 @@ pub struct Report {
     pub source: String,
     pub display: String,
     pub threads: usize,
+    /// tract-linalg's matmul kernels in the plan and how many nodes use each.
+    pub matmul_kernels: Vec<crate::model::kernels::KernelUse>,
+    /// The instruction sets tract dispatches on (after `TRACT_CPU_ISA` edits).
+    pub isa: String,
+    /// Why breedcam edited tract's instruction sets, if it did (see `model::cpu`).
+    pub kernel_steering: Option<String>,
     pub warmup: usize,
     pub frames: usize,
     pub stages: Vec<Stage>,
@@ -298,6 +305,9 @@ pub fn run(
         source: source.describe(),
         display: display.describe(),
         threads: opts.threads,
+        matmul_kernels: model.matmul_kernels.clone(),
+        isa: format!("{:?}", tract_linalg::isa::native()),
+        kernel_steering: crate::model::cpu::steering().map(String::from),
         warmup: opts.warmup,
         frames: opts.frames,
         stages: STAGES

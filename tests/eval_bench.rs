@@ -147,6 +147,35 @@ fn check_report(j: &serde_json::Value, frames: u64) {
     assert!(j["peak_rss_mib"].as_f64().unwrap() > 10.0);
     assert!(j["board"]["cores"].as_u64().unwrap() >= 1);
     assert!(j["board"]["arch"].as_str().is_some());
+    // Lite2's stem, 1x1 convolutions and classifier: 44 int8 matmuls of tract's, on
+    // the kernel the report names.
+    let kernels = j["matmul_kernels"].as_array().unwrap();
+    assert!(!kernels.is_empty(), "{j}");
+    let nodes: u64 = kernels.iter().map(|k| k["nodes"].as_u64().unwrap()).sum();
+    assert_eq!(nodes, 44, "{j}");
+    for k in kernels {
+        assert!(k["kernel"].as_str().unwrap().contains("mmm_i32"), "{k}");
+    }
+    assert!(j["isa"].as_str().is_some());
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn bench_names_the_kernel_tract_picks_for_the_instruction_sets_it_is_given() {
+    // tract's TRACT_CPU_ISA knob removes instruction sets, as an older CPU would lack them:
+    // the report must follow the kernel actually chosen (and breedcam keeps out of it).
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_breedcam"))
+        .current_dir(common::root())
+        .args(["bench", "--frames", "1", "--warmup", "0", "--json"])
+        .env("TRACT_CPU_ISA", "-avx512f,-avx512vnni,-avx2")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(j["matmul_kernels"][0]["kernel"], "avx_mmm_i32_8x4", "{j}");
+    assert_eq!(j["matmul_kernels"][0]["nodes"], 44, "{j}");
+    assert!(!j["isa"].as_str().unwrap().contains("avx2"), "{j}");
+    assert!(j["kernel_steering"].is_null(), "{j}");
 }
 
 #[test]

@@ -67,6 +67,63 @@ fn run_on_photos_names_the_breeds_and_says_no_dog_for_the_cat() {
     assert!(stderr(&o).contains("9 screens"), "{}", stderr(&o));
 }
 
+#[test]
+fn frames_in_flight_are_shown_in_capture_order() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let photos = shared.join("data/photos");
+    let views = |threads: &str| -> Vec<(serde_json::Value, serde_json::Value)> {
+        let out = tempfile::tempdir().unwrap();
+        let display = format!("png:{}", out.path().display());
+        let o = breedcam(&[
+            "run",
+            "--source",
+            path_str(&photos),
+            "--display",
+            &display,
+            "--frames",
+            "18",
+            "--smoothing",
+            "1",
+            "--threads",
+            threads,
+            "--workers",
+            threads,
+            "--screen",
+            "160x120",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!("{threads} thread(s), {threads} worker(s)")),
+            "{}",
+            stderr(&o)
+        );
+        std::fs::read_to_string(out.path().join("views.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .map(|v| (v["headline"].clone(), v["breeds"].clone()))
+            .collect()
+    };
+    // A folder is not live: no frame is dropped, so three workers must show exactly what one
+    // shows, in the same order (the photos twice over), whichever worker finishes first.
+    let one = views("1");
+    assert_eq!(one.len(), 18);
+    assert_eq!(views("3"), one);
+}
+
+#[test]
+fn threads_and_workers_are_checked() {
+    let o = breedcam(&["run", "--threads", "2", "--workers", "3", "--frames", "1"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("need 1 <= workers <= threads"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 /// Synthetic frames; fails after `fail_after` frames, and every third frame is truncated.
 struct Flaky {
     inner: Synthetic,
@@ -123,6 +180,8 @@ fn the_loop_survives_an_unplugged_camera_and_corrupt_frames() {
         crop: Crop::Centre,
         smoothing: 0.5,
         reopen_every: Duration::from_millis(10),
+        // Two frames in flight: a lost camera and its reopening still go through workers.
+        workers: 2,
     };
     let stop = AtomicBool::new(false);
     let stats = run(&model, &mut open, &mut display, &opts, &stop).unwrap();
@@ -150,6 +209,7 @@ fn a_source_that_cannot_open_at_start_is_an_error() {
         crop: Crop::Centre,
         smoothing: 1.0,
         reopen_every: Duration::from_millis(10),
+        workers: 1,
     };
     let e = run(
         &model,

@@ -2,6 +2,8 @@
 //! labels and input normalisation that go with it.
 
 mod committed;
+pub mod cpu;
+pub mod kernels;
 pub mod tflite;
 
 use std::path::{Path, PathBuf};
@@ -153,6 +155,8 @@ pub struct Classifier {
     pub optimise_ms: f64,
     /// sha256 of the model file, hex.
     pub sha256: String,
+    /// tract-linalg's matmul kernels in the optimised plan (see [`kernels`]).
+    pub matmul_kernels: Vec<kernels::KernelUse>,
     plan: Arc<TypedSimplePlan>,
 }
 
@@ -224,6 +228,7 @@ impl Classifier {
             path: path.into(),
             cause,
         };
+        cpu::prepare();
         let started = std::time::Instant::now();
         let imported = tflite::import(&bytes).map_err(model_err)?;
         let import_ms = started.elapsed().as_secs_f64() * 1e3;
@@ -329,6 +334,7 @@ impl Classifier {
             .model
             .into_optimized()
             .map_err(|e| model_err(tflite::ImportError::Invalid(format!("{e:#}"))))?;
+        let matmul_kernels = kernels::matmul_kernels(&optimised);
         let plan = optimised.into_runnable()?;
         let optimise_ms = started.elapsed().as_secs_f64() * 1e3 - import_ms;
         Ok(Classifier {
@@ -345,6 +351,7 @@ impl Classifier {
             import_ms,
             optimise_ms,
             sha256: format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&bytes)),
+            matmul_kernels,
             plan,
         })
     }
@@ -484,6 +491,7 @@ pub fn tensor_bytes(t: &Tensor) -> Result<Vec<u8>, Error> {
 
 /// Use `n` threads for tract's matrix products from now on (1 = single-threaded).
 pub fn set_threads(n: usize) {
+    cpu::prepare();
     use tract_linalg::multithread::{set_default_executor, Executor};
     set_default_executor(if n > 1 {
         Executor::multithread(n)
