@@ -138,6 +138,13 @@ pub fn letterbox(frame: (u32, u32), screen: (u32, u32)) -> (u32, u32, u32, u32) 
     )
 }
 
+/// Where [`draw`] puts a `frame`-sized camera picture on a `screen`-sized canvas: (x, y,
+/// width, height). The kiosk logs it with each view, so checks of the screen (tests/vm) read
+/// the picture's place from the log instead of assuming a layout.
+pub fn picture_rect(frame: (u32, u32), screen: (u32, u32)) -> (u32, u32, u32, u32) {
+    letterbox(frame, screen)
+}
+
 const PANEL: Rgb888 = Rgb888::new(0, 0, 0);
 const TEXT: Rgb888 = Rgb888::new(255, 255, 255);
 const BAR: Rgb888 = Rgb888::new(255, 176, 0);
@@ -152,7 +159,7 @@ pub fn draw<D: DrawTarget<Color = Rgb888>>(
     let size = target.bounding_box().size;
     target.clear(Rgb888::BLACK)?;
     if let Some(frame) = frame {
-        let (x, y, w, h) = letterbox(frame.dimensions(), (size.width, size.height));
+        let (x, y, w, h) = picture_rect(frame.dimensions(), (size.width, size.height));
         let scaled;
         let pic = if (w, h) == frame.dimensions() {
             frame

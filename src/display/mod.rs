@@ -3,6 +3,7 @@
 
 pub mod fbdev;
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use crate::overlay::{Canvas, View};
@@ -16,9 +17,86 @@ pub trait Display {
     fn present(&mut self, canvas: &Canvas) -> Result<(), Error>;
     /// What to call it in reports.
     fn describe(&self) -> String;
-    /// Shows a frame and records what it says (the PNG backend keeps a log of views).
-    fn present_view(&mut self, canvas: &Canvas, _view: &View) -> Result<(), Error> {
+    /// Shows a frame and records what it says (the PNG backend keeps a log of views;
+    /// [`ViewLog`] adds one to any display). `picture` is where the camera picture was drawn
+    /// ([`crate::overlay::picture_rect`]), `None` on screens without one.
+    fn present_view(
+        &mut self,
+        canvas: &Canvas,
+        _view: &View,
+        _picture: Option<(u32, u32, u32, u32)>,
+    ) -> Result<(), Error> {
         self.present(canvas)
+    }
+}
+
+/// One line of a views log: `{"frame": N, "headline": ..., "breeds": [[name, p], ...],
+/// "picture": [x, y, w, h] or null, "screen": [w, h]}`.
+pub fn view_record(
+    frame: u64,
+    view: &View,
+    picture: Option<(u32, u32, u32, u32)>,
+    screen: (u32, u32),
+) -> String {
+    serde_json::json!({
+        "frame": frame,
+        "headline": view.headline,
+        "breeds": view.breeds.iter().map(|l| (l.name.clone(), l.probability)).collect::<Vec<_>>(),
+        "picture": picture.map(|(x, y, w, h)| [x, y, w, h]),
+        "screen": [screen.0, screen.1],
+    })
+    .to_string()
+}
+
+fn append_line(path: &std::path::Path, line: &str) -> Result<(), Error> {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    writeln!(f, "{line}").map_err(|e| Error::io(path, e))
+}
+
+/// Any display, with each view appended to a JSON-lines file ([`view_record`]) after it
+/// was presented: what the framebuffer kiosk says it shows, for checks from outside.
+pub struct ViewLog {
+    pub inner: Box<dyn Display>,
+    pub path: PathBuf,
+    count: u64,
+}
+
+impl ViewLog {
+    /// Starts a new log at `path` (an existing file is replaced).
+    pub fn new(inner: Box<dyn Display>, path: PathBuf) -> Result<ViewLog, Error> {
+        std::fs::write(&path, b"").map_err(|e| Error::io(&path, e))?;
+        Ok(ViewLog {
+            inner,
+            path,
+            count: 0,
+        })
+    }
+}
+
+impl Display for ViewLog {
+    fn size(&self) -> (u32, u32) {
+        self.inner.size()
+    }
+    fn present(&mut self, canvas: &Canvas) -> Result<(), Error> {
+        self.inner.present(canvas)
+    }
+    fn describe(&self) -> String {
+        format!("{} (views to {})", self.inner.describe(), self.path.display())
+    }
+    fn present_view(
+        &mut self,
+        canvas: &Canvas,
+        view: &View,
+        picture: Option<(u32, u32, u32, u32)>,
+    ) -> Result<(), Error> {
+        self.inner.present_view(canvas, view, picture)?;
+        self.count += 1;
+        let line = view_record(self.count, view, picture, self.inner.size());
+        append_line(&self.path, &line)
     }
 }
 
@@ -75,23 +153,17 @@ impl Display for PngDisplay {
     fn describe(&self) -> String {
         format!("png:{}", self.dir.display())
     }
-    /// Also appends `{"frame": N, "headline": ..., "breeds": [[name, p], ...]}` to
-    /// `DIR/views.jsonl`, so a headless run can be checked without reading pixels.
-    fn present_view(&mut self, canvas: &Canvas, view: &View) -> Result<(), Error> {
-        use std::io::Write;
+    /// Also appends a [`view_record`] line to `DIR/views.jsonl`, so a headless run can be
+    /// checked without reading pixels.
+    fn present_view(
+        &mut self,
+        canvas: &Canvas,
+        view: &View,
+        picture: Option<(u32, u32, u32, u32)>,
+    ) -> Result<(), Error> {
         self.present(canvas)?;
-        let path = self.dir.join("views.jsonl");
-        let line = serde_json::json!({
-            "frame": self.count,
-            "headline": view.headline,
-            "breeds": view.breeds.iter().map(|l| (l.name.clone(), l.probability)).collect::<Vec<_>>(),
-        });
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
-        writeln!(f, "{line}").map_err(|e| Error::io(&path, e))
+        let line = view_record(self.count, view, picture, self.size());
+        append_line(&self.dir.join("views.jsonl"), &line)
     }
 }
 
