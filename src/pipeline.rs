@@ -248,7 +248,7 @@ fn capture_loop(
                 g.1.driver_errors += errors;
                 g.1.missed += missed;
             }
-            log::info!("driver: {errors} buffers flagged as errors, {missed} frames missed");
+            log::debug!("driver: {errors} buffers flagged as errors, {missed} frames missed");
         }
         let frame = match next {
             Ok(f) => f,

@@ -184,3 +184,56 @@ pub fn open(spec: &str, width: u32, height: u32) -> Result<Box<dyn Display>, Err
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::overlay::Line;
+
+    #[test]
+    fn the_views_log_records_what_each_screen_shows_and_where_the_picture_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("views.jsonl");
+        let inner = Box::new(NoDisplay {
+            width: 320,
+            height: 240,
+        });
+        let mut log = ViewLog::new(inner, path.clone()).unwrap();
+        let canvas = Canvas::new(320, 240);
+        let dog = View {
+            breeds: vec![Line {
+                name: "Eskimo dog".into(),
+                probability: 0.5,
+            }],
+            ..View::default()
+        };
+        let lost = View {
+            headline: Some("camera lost: /dev/video0: gone".into()),
+            ..View::default()
+        };
+        log.present_view(&canvas, &dog, Some((0, 30, 320, 180)))
+            .unwrap();
+        log.present_view(&canvas, &lost, None).unwrap();
+        let lines: Vec<serde_json::Value> = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["frame"], 1);
+        assert_eq!(lines[0]["breeds"][0][0], "Eskimo dog");
+        assert_eq!(lines[0]["picture"], serde_json::json!([0, 30, 320, 180]));
+        assert_eq!(lines[0]["screen"], serde_json::json!([320, 240]));
+        assert_eq!(lines[1]["headline"], "camera lost: /dev/video0: gone");
+        assert!(lines[1]["picture"].is_null());
+        // A log that cannot be written is an error naming the file.
+        let bad = ViewLog::new(
+            Box::new(NoDisplay {
+                width: 1,
+                height: 1,
+            }),
+            dir.path().join("no/such/dir/views.jsonl"),
+        );
+        assert!(bad.err().unwrap().to_string().contains("no/such/dir"));
+    }
+}

@@ -41,6 +41,40 @@ def qmp(f, cmd, **args):
             return reply
 
 
+def follow(serial, res, f, st):
+    """Handles the console lines written since the last call."""
+    with open(serial, "rb") as s:
+        s.seek(st["pos"])
+        chunk = s.read()
+    st["pos"] += len(chunk)
+    st["buf"] += chunk.decode("utf-8", "replace")
+    *lines, st["buf"] = st["buf"].split("\n")
+    for line in lines:
+        line = line.rstrip("\r")
+        if st["current"] is not None:
+            if line == "@@END":
+                with open(os.path.join(res, st["current"]), "w") as out:
+                    out.write("\n".join(st["body"]) + ("\n" if st["body"] else ""))
+                st["current"], st["body"] = None, []
+            else:
+                st["body"].append(line)
+        elif line.startswith("@@SHOT "):
+            # @@SHOT name [qdev id of the display, for a second screen]
+            name, *device = line.split()[1:]
+            path = os.path.abspath(os.path.join(res, name + ".ppm"))
+            args = {"device": device[0]} if device else {}
+            try:
+                reply = qmp(f, "screendump", filename=path, **args)
+            except (OSError, ValueError) as e:
+                reply = {"error": str(e)}
+            if "error" in reply:
+                print(f"vm: screendump {name}: {reply['error']}", file=sys.stderr)
+        elif line.startswith("@@FILE "):
+            st["current"] = line.split(maxsplit=1)[1]
+        elif line == "@@DONE":
+            st["done"] = True
+
+
 def main():
     res, timeout = sys.argv[1], float(sys.argv[2])
     qemu = sys.argv[sys.argv.index("--") + 1:]
@@ -59,36 +93,12 @@ def main():
     done = False
     try:
         _, f = qmp_connect(sock, started + 30)
-        pos, buf, current, body = 0, "", None, []
-        while time.time() - started < timeout and proc.poll() is None and not done:
-            with open(serial, "rb") as s:
-                s.seek(pos)
-                chunk = s.read()
-            pos += len(chunk)
-            buf += chunk.decode("utf-8", "replace")
-            *lines, buf = buf.split("\n")
-            for line in lines:
-                line = line.rstrip("\r")
-                if current is not None:
-                    if line == "@@END":
-                        with open(os.path.join(res, current), "w") as out:
-                            out.write("\n".join(body) + ("\n" if body else ""))
-                        current, body = None, []
-                    else:
-                        body.append(line)
-                elif line.startswith("@@SHOT "):
-                    # @@SHOT name [qdev id of the display, for a second screen]
-                    name, *device = line.split()[1:]
-                    path = os.path.abspath(os.path.join(res, name + ".ppm"))
-                    args = {"device": device[0]} if device else {}
-                    reply = qmp(f, "screendump", filename=path, **args)
-                    if "error" in reply:
-                        print(f"vm: screendump {name}: {reply['error']}", file=sys.stderr)
-                elif line.startswith("@@FILE "):
-                    current = line.split(maxsplit=1)[1]
-                elif line == "@@DONE":
-                    done = True
+        state = {"pos": 0, "buf": "", "current": None, "body": [], "done": False}
+        while time.time() - started < timeout and proc.poll() is None and not state["done"]:
+            follow(serial, res, f, state)
             time.sleep(0.2)
+        follow(serial, res, f, state)  # what the guest wrote just before powering off
+        done = state["done"]
         if not done and proc.poll() is None:
             print(f"vm: guest did not finish in {timeout:.0f} s", file=sys.stderr)
     finally:

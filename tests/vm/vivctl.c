@@ -2,6 +2,8 @@
  *
  *   vivctl DEV list                   every control: id, name, value
  *   vivctl DEV set "Control Name" N   set a control by its name (buttons: any N)
+ *   vivctl DEV fps N                  capture at N frames per second (VIDIOC_S_PARM at
+ *                                     640x480, which vivid keeps for later opens)
  *   vivctl DEV feed FILE.ppm          stream a binary PPM (P6) of exactly the output format's
  *                                     size as RGB3 frames into a video output node, forever
  *
@@ -112,9 +114,24 @@ static int feed(int fd, const char *path) {
   }
 }
 
+static int fps(int fd, unsigned n) {
+  struct v4l2_format fmt = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE};
+  if (xioctl(fd, VIDIOC_G_FMT, &fmt) < 0) die("VIDIOC_G_FMT");
+  fmt.fmt.pix.width = 640;
+  fmt.fmt.pix.height = 480;
+  if (xioctl(fd, VIDIOC_S_FMT, &fmt) < 0) die("VIDIOC_S_FMT");
+  struct v4l2_streamparm p = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE};
+  p.parm.capture.timeperframe.numerator = 1;
+  p.parm.capture.timeperframe.denominator = n;
+  if (xioctl(fd, VIDIOC_S_PARM, &p) < 0) die("VIDIOC_S_PARM");
+  printf("vivctl: %s: %u/%u s a frame\n", dev, p.parm.capture.timeperframe.numerator,
+         p.parm.capture.timeperframe.denominator);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: vivctl DEV list | set NAME VALUE | feed FILE.ppm\n");
+    fprintf(stderr, "usage: vivctl DEV list | set NAME VALUE | fps N | feed FILE.ppm\n");
     return 2;
   }
   dev = argv[1];
@@ -123,6 +140,7 @@ int main(int argc, char **argv) {
   if (!strcmp(argv[2], "list")) return controls(fd, NULL, 0);
   if (!strcmp(argv[2], "set") && argc == 5) return controls(fd, argv[3], strtol(argv[4], 0, 0));
   if (!strcmp(argv[2], "feed") && argc == 4) return feed(fd, argv[3]);
-  fprintf(stderr, "usage: vivctl DEV list | set NAME VALUE | feed FILE.ppm\n");
+  if (!strcmp(argv[2], "fps") && argc == 4) return fps(fd, (unsigned)atoi(argv[3]));
+  fprintf(stderr, "usage: vivctl DEV list | set NAME VALUE | fps N | feed FILE.ppm\n");
   return 2;
 }
