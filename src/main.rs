@@ -897,10 +897,11 @@ fn kiosk(args: &ModelArgs, k: KioskArgs) -> anyhow::Result<ExitCode> {
         k.camera_size.as_deref(),
     )?;
     if let Some(name) = &k.camera_format {
-        let format = breedcam::camera::Format::parse(name).ok_or_else(|| breedcam::Error::BadInput {
-            path: "--camera-format".into(),
-            msg: format!("{name}: not one of RGB3, BGR3, YU12, NV12, YUYV, MJPEG"),
-        })?;
+        let format =
+            breedcam::camera::Format::parse(name).ok_or_else(|| breedcam::Error::BadInput {
+                path: "--camera-format".into(),
+                msg: format!("{name}: not one of RGB3, BGR3, YU12, NV12, YUYV, MJPEG"),
+            })?;
         match &mut source {
             SourceSpec::Camera(_, _, formats) => *formats = vec![format],
             _ => {

@@ -182,7 +182,9 @@ pub fn run(
                 }
             };
             let _ = draw(&mut canvas, picture.as_ref(), &view);
-            let rect = picture.as_ref().map(|p| picture_rect(p.dimensions(), (w, h)));
+            let rect = picture
+                .as_ref()
+                .map(|p| picture_rect(p.dimensions(), (w, h)));
             if let Err(e) = display.present_view(&canvas, &view, rect) {
                 break Err(e);
             }

@@ -277,7 +277,11 @@ pub fn yuv420_to_rgb(
     let (luma, chroma) = data.split_at(w * h);
     let plane = cw * h.div_ceil(2);
     let mut rgb = vec![0u8; w * h * 3];
-    for (row, (ys, dst)) in luma.chunks_exact(w).zip(rgb.chunks_exact_mut(w * 3)).enumerate() {
+    for (row, (ys, dst)) in luma
+        .chunks_exact(w)
+        .zip(rgb.chunks_exact_mut(w * 3))
+        .enumerate()
+    {
         let c = (row / 2) * cw;
         for (x, (&y, px)) in ys.iter().zip(dst.chunks_exact_mut(3)).enumerate() {
             let (u, v) = match format {
@@ -573,8 +577,12 @@ mod tests {
             y.extend(colours.iter().flat_map(|c| [c[0], c[0]]));
         }
         assert_eq!(y.len(), w * 2 * rows);
-        let u = (0..rows).flat_map(|_| colours.iter().map(|c| c[1])).collect();
-        let v = (0..rows).flat_map(|_| colours.iter().map(|c| c[2])).collect();
+        let u = (0..rows)
+            .flat_map(|_| colours.iter().map(|c| c[1]))
+            .collect();
+        let v = (0..rows)
+            .flat_map(|_| colours.iter().map(|c| c[2]))
+            .collect();
         (y, u, v)
     }
 
@@ -594,7 +602,10 @@ mod tests {
             for (i, (_, want)) in COLOURS.iter().enumerate() {
                 for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 3)] {
                     let got = img.get_pixel(2 * i as u32 + dx, dy).0;
-                    assert!(near(got, *want), "{format:?} block {i}: {got:?} != {want:?}");
+                    assert!(
+                        near(got, *want),
+                        "{format:?} block {i}: {got:?} != {want:?}"
+                    );
                 }
             }
             // One byte short: a bad frame naming the format and the sizes.

@@ -479,12 +479,14 @@ impl Camera {
             });
         }
         let name = path.display().to_string();
-        let choice = negotiate_among(&name, &info.formats, want, formats).map_err(|msg| Error::BadInput {
-            path: path.into(),
-            msg: msg
-                .strip_prefix(&format!("{name}: "))
-                .unwrap_or(&msg)
-                .to_string(),
+        let choice = negotiate_among(&name, &info.formats, want, formats).map_err(|msg| {
+            Error::BadInput {
+                path: path.into(),
+                msg: msg
+                    .strip_prefix(&format!("{name}: "))
+                    .unwrap_or(&msg)
+                    .to_string(),
+            }
         })?;
         let runtime =
             |what: &str, e: io::Error| Error::Runtime(format!("{}: {what}: {e}", path.display()));
@@ -963,7 +965,10 @@ mod tests {
         let nv12 = [1, 2, 0, 0, 3, 4, 0, 0, 5, 6, 0, 0];
         assert_eq!(pack(Format::Nv12, &nv12, 2, 2, 4), [1, 2, 3, 4, 5, 6]);
         // Unpadded frames pass through; MJPEG is never touched.
-        assert_eq!(pack(Format::Nv12, &[1, 2, 3, 4, 5, 6], 2, 2, 2), [1, 2, 3, 4, 5, 6]);
+        assert_eq!(
+            pack(Format::Nv12, &[1, 2, 3, 4, 5, 6], 2, 2, 2),
+            [1, 2, 3, 4, 5, 6]
+        );
         assert_eq!(pack(Format::Mjpeg, &[9, 9, 9], 2, 2, 4), [9, 9, 9]);
     }
 }

@@ -85,7 +85,11 @@ impl Display for ViewLog {
         self.inner.present(canvas)
     }
     fn describe(&self) -> String {
-        format!("{} (views to {})", self.inner.describe(), self.path.display())
+        format!(
+            "{} (views to {})",
+            self.inner.describe(),
+            self.path.display()
+        )
     }
     fn present_view(
         &mut self,
