@@ -229,7 +229,7 @@ fn check_raw(format: Format, data: &[u8], width: u32, height: u32) -> Result<usi
     if width == 0 || height == 0 {
         return Err(format!("{name} frame size {width}x{height}"));
     }
-    if format == Format::Yuyv && width % 2 != 0 {
+    if format == Format::Yuyv && !width.is_multiple_of(2) {
         return Err(format!(
             "YUYV frame size {width}x{height} (width must be even)"
         ));
@@ -244,7 +244,7 @@ fn check_raw(format: Format, data: &[u8], width: u32, height: u32) -> Result<usi
     Ok(need)
 }
 
-fn image(rgb: Vec<u8>, width: u32, height: u32) -> Result<RgbImage, String> {
+fn rgb_image(rgb: Vec<u8>, width: u32, height: u32) -> Result<RgbImage, String> {
     RgbImage::from_raw(width, height, rgb).ok_or_else(|| "conversion size".to_string())
 }
 
@@ -257,7 +257,7 @@ pub fn yuyv_to_rgb(data: &[u8], width: u32, height: u32) -> Result<RgbImage, Str
         bt601(src[0], u, v, &mut dst[..3]);
         bt601(src[2], u, v, &mut dst[3..]);
     }
-    image(rgb, width, height)
+    rgb_image(rgb, width, height)
 }
 
 /// 4:2:0 YUV to RGB, BT.601 limited range: YU12 (I420: Y plane, U plane, V plane) or NV12
@@ -291,7 +291,7 @@ pub fn yuv420_to_rgb(
             bt601(y, u as i32 - 128, v as i32 - 128, px);
         }
     }
-    image(rgb, width, height)
+    rgb_image(rgb, width, height)
 }
 
 /// Packed 24-bit RGB3 (R G B) or BGR3 (B G R) to RGB.
@@ -308,7 +308,7 @@ pub fn rgb24_to_rgb(
         Format::Bgr3 => rgb.chunks_exact_mut(3).for_each(|p| p.swap(0, 2)),
         other => return Err(format!("{} is not a 24-bit RGB format", other.name())),
     }
-    image(rgb, width, height)
+    rgb_image(rgb, width, height)
 }
 
 /// Any frame to an RGB picture.
