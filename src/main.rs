@@ -78,18 +78,27 @@ impl ModelArgs {
 #[serde(deny_unknown_fields)]
 struct KioskArgs {
     /// A V4L2 camera (/dev/videoN, or a stable /dev/v4l/by-id/... link); `--source camera`
-    /// takes the first capture device offering MJPEG or YUYV
+    /// takes the first capture device offering a format breedcam decodes (RGB3, BGR3, YU12,
+    /// NV12, YUYV, MJPEG)
     #[arg(long)]
     camera: Option<String>,
     /// Size to capture at, WxH; the nearest the camera offers is used [default: 640x480]
     #[arg(long)]
     camera_size: Option<String>,
+    /// Capture only this format (RGB3, BGR3, YU12, NV12, YUYV, MJPEG) [default: the cheapest
+    /// to decode at the size]
+    #[arg(long)]
+    camera_format: Option<String>,
     /// `synthetic`, `camera` or a folder of images (shown in a loop) [default: synthetic]
     #[arg(long)]
     source: Option<String>,
     /// `fb:/dev/fbN`, `png:DIR` or `none` [default: none]
     #[arg(long)]
     display: Option<String>,
+    /// Append a JSON line per screen shown (headline, breeds, where the picture is) to this
+    /// file, for any display
+    #[arg(long)]
+    views: Option<PathBuf>,
     /// Stop after this many screens [default: run until stopped]
     #[arg(long)]
     frames: Option<u64>,
@@ -131,7 +140,9 @@ impl KioskArgs {
             camera,
             source,
             camera_size: self.camera_size.or(other.camera_size),
+            camera_format: self.camera_format.or(other.camera_format),
             display: self.display.or(other.display),
+            views: self.views.or(other.views),
             frames: self.frames.or(other.frames),
             crop: self.crop.or(other.crop),
             smoothing: self.smoothing.or(other.smoothing),
@@ -889,7 +900,7 @@ enum SourceSpec {
     Synthetic,
     Folder(PathBuf),
     /// A V4L2 camera (`None`: the first capture device) at about this size.
-    Camera(Option<PathBuf>, (u32, u32)),
+    Camera(Option<PathBuf>, (u32, u32), Vec<breedcam::camera::Format>),
 }
 
 impl SourceSpec {
@@ -904,9 +915,10 @@ impl SourceSpec {
             Some(s) => parse_screen(s)?,
             None => breedcam::camera::v4l2::DEFAULT_SIZE,
         };
+        let all = breedcam::camera::v4l2::FORMATS.to_vec();
         Ok(match (source, camera) {
-            (None | Some("camera"), Some(dev)) => SourceSpec::Camera(Some(dev.into()), size),
-            (Some("camera"), None) => SourceSpec::Camera(None, size),
+            (None | Some("camera"), Some(dev)) => SourceSpec::Camera(Some(dev.into()), size, all),
+            (Some("camera"), None) => SourceSpec::Camera(None, size, all),
             (Some(other), Some(dev)) => {
                 return Err(breedcam::Error::BadInput {
                     path: dev.into(),
@@ -924,7 +936,9 @@ impl SourceSpec {
         Ok(match self {
             SourceSpec::Synthetic => Box::new(Synthetic::new(8, 640, 480)?),
             SourceSpec::Folder(dir) => Box::new(Files::new(dir)?),
-            SourceSpec::Camera(dev, size) => Box::new(Camera::open(dev.as_deref(), *size)?),
+            SourceSpec::Camera(dev, size, formats) => {
+                Box::new(Camera::open_as(dev.as_deref(), *size, formats)?)
+            }
         })
     }
 }
@@ -970,6 +984,14 @@ fn cameras() -> anyhow::Result<ExitCode> {
                 sizes.join(", ")
             );
         }
+        let decoded: Vec<&str> = breedcam::camera::v4l2::FORMATS
+            .iter()
+            .filter(|f| info.formats.iter().any(|o| Some(o.fourcc) == f.fourcc()))
+            .map(|f| f.name())
+            .collect();
+        if !decoded.is_empty() {
+            println!("  breedcam decodes: {}", decoded.join(", "));
+        }
         match negotiate(&node.display().to_string(), &info.formats, DEFAULT_SIZE) {
             Ok(choice) => {
                 usable += 1;
@@ -983,7 +1005,8 @@ fn cameras() -> anyhow::Result<ExitCode> {
     }
     if usable == 0 {
         eprintln!(
-            "breedcam: none of {} /dev/video* nodes is a capture device offering MJPEG or YUYV",
+            "breedcam: none of {} /dev/video* nodes is a capture device offering a format \
+             breedcam decodes (RGB3, BGR3, YU12, NV12, YUYV, MJPEG)",
             nodes.len()
         );
         return Ok(ExitCode::from(1));
@@ -999,11 +1022,28 @@ extern "C" fn on_stop_signal(_: libc::c_int) {
 
 fn kiosk(args: &ModelArgs, k: KioskArgs) -> anyhow::Result<ExitCode> {
     use breedcam::pipeline::{run, Options};
-    let source = SourceSpec::resolve(
+    let mut source = SourceSpec::resolve(
         k.source.as_deref(),
         k.camera.as_deref(),
         k.camera_size.as_deref(),
     )?;
+    if let Some(name) = &k.camera_format {
+        let format =
+            breedcam::camera::Format::parse(name).ok_or_else(|| breedcam::Error::BadInput {
+                path: "--camera-format".into(),
+                msg: format!("{name}: not one of RGB3, BGR3, YU12, NV12, YUYV, MJPEG"),
+            })?;
+        match &mut source {
+            SourceSpec::Camera(_, _, formats) => *formats = vec![format],
+            _ => {
+                return Err(breedcam::Error::BadInput {
+                    path: "--camera-format".into(),
+                    msg: "needs a camera (--camera or --source camera)".into(),
+                }
+                .into())
+            }
+        }
+    }
     let display = k.display.unwrap_or_else(|| "none".into());
     let (frames, crop, smoothing) = (
         k.frames,
@@ -1048,6 +1088,9 @@ fn kiosk(args: &ModelArgs, k: KioskArgs) -> anyhow::Result<ExitCode> {
     }
     let model = args.load()?;
     let mut screen = breedcam::display::open(&display, w, h)?;
+    if let Some(path) = k.views {
+        screen = Box::new(breedcam::display::ViewLog::new(screen, path)?);
+    }
     // Fail at start-up on a source that cannot open (a camera that is not there: systemd
     // restarts the service until it is); later failures show "camera lost" and are reopened.
     let first = source.open()?;
@@ -1068,8 +1111,15 @@ fn kiosk(args: &ModelArgs, k: KioskArgs) -> anyhow::Result<ExitCode> {
     let stats = run(&model, &mut open, screen.as_mut(), &opts, &STOP)?;
     log::info!("{}", serde_json::to_string(&stats)?);
     eprintln!(
-        "breedcam: {} screens, {} frames captured, {} dropped as stale, {} bad frames skipped, {} reopens",
-        stats.presented, stats.captured, stats.dropped, stats.bad_frames, stats.reopened
+        "breedcam: {} screens, {} frames captured, {} dropped as stale, {} bad frames skipped, \
+         {} driver error buffers skipped, {} frames missed by the driver, {} reopens",
+        stats.presented,
+        stats.captured,
+        stats.dropped,
+        stats.bad_frames,
+        stats.driver_errors,
+        stats.missed,
+        stats.reopened
     );
     eprintln!(
         "breedcam: {threads} thread(s), {workers} worker(s): {:.2} screens/s, capture to screen p50 {:.1} ms, p90 {:.1} ms",

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::camera::{decode, FrameSource};
 use crate::display::Display;
 use crate::model::Classifier;
-use crate::overlay::{draw, Canvas, View};
+use crate::overlay::{draw, picture_rect, Canvas, View};
 use crate::preprocess::{Crop, Preprocessor};
 use crate::scores::verdict;
 use crate::Error;
@@ -86,6 +86,10 @@ pub struct Stats {
     pub dropped: u64,
     /// Frames that did not decode (corrupt, truncated), skipped.
     pub bad_frames: u64,
+    /// Buffers the driver flagged as corrupt (V4L2_BUF_FLAG_ERROR), skipped.
+    pub driver_errors: u64,
+    /// Frames the driver never delivered (gaps in its sequence numbers).
+    pub missed: u64,
     /// Times the source failed and was reopened.
     pub reopened: u64,
     /// Screens shown while the source was lost.
@@ -261,7 +265,10 @@ pub fn run(
                     Done::Failed(e) => break 'outer Err(e),
                 };
                 let _ = draw(&mut canvas, picture.as_ref(), &view);
-                if let Err(e) = display.present_view(&canvas, &view) {
+                let rect = picture
+                    .as_ref()
+                    .map(|p| picture_rect(p.dimensions(), (w, h)));
+                if let Err(e) = display.present_view(&canvas, &view, rect) {
                     break 'outer Err(e);
                 }
                 last_screen = Instant::now();
@@ -420,7 +427,16 @@ fn capture_loop(
             },
         };
         let live = src.is_live();
-        let frame = match src.next_frame() {
+        let next = src.next_frame();
+        let (errors, missed) = src.take_skipped();
+        if errors + missed > 0 {
+            if let Ok(mut g) = shared.slot.lock() {
+                g.1.driver_errors += errors;
+                g.1.missed += missed;
+            }
+            log::debug!("driver: {errors} buffers flagged as errors, {missed} frames missed");
+        }
+        let frame = match next {
             Ok(f) => f,
             Err(e) => {
                 log::warn!(

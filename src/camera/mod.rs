@@ -1,13 +1,21 @@
 //! Where frames come from, and turning them into RGB pictures.
 //!
-//! A [`FrameSource`] hands out [`Frame`]s: the bytes exactly as captured (MJPEG or YUYV from
-//! a camera, or an image file). [`decode`] turns any of them into an RGB picture; it is the
+//! A [`FrameSource`] hands out [`Frame`]s: the bytes exactly as captured (MJPEG, YUYV, YU12,
+//! NV12, RGB3 or BGR3 from a camera, or an image file). [`decode`] turns any of them into an RGB picture; it is the
 //! one decode path the kiosk, `bench` and the tests share. A corrupt or truncated frame is
 //! an error the caller counts and skips.
 //!
 //! Sources here: [`Synthetic`] (made-up MJPEG frames, for benches and soak tests),
-//! [`Files`] (a folder of images, in a loop) and [`v4l2::Camera`] (a V4L2 webcam: MJPEG or
-//! YUYV through mmap streaming).
+//! [`Files`] (a folder of images, in a loop) and [`v4l2::Camera`] (a V4L2 camera through mmap
+//! streaming).
+//!
+//! YUV frames are decoded as ITU-R BT.601 limited range ("studio swing": Y 16..235, Cb/Cr
+//! 16..240), which is what UVC webcams, libcamera's YUV420 and vivid send by default, and
+//! rows and planes arrive here packed (no padding). A device that reports
+//! `V4L2_QUANTIZATION_FULL_RANGE` (Y and Cb/Cr over 0..255, as JPEG uses) is not told apart:
+//! its frames come out with more contrast than they have (Y below 16 clipped to black, above
+//! 235 to white, colours a little oversaturated, by 255/219 and 255/224); a full-range
+//! decode would drop the 16 offset and the 255/219 (Y) and 255/224 (Cb/Cr) scale factors.
 
 pub mod v4l2;
 
@@ -24,8 +32,71 @@ pub enum Format {
     Mjpeg,
     /// YUV 4:2:2, Y0 U Y1 V per two pixels.
     Yuyv,
+    /// YUV 4:2:0 planar (I420): the Y plane, then U and V at half width and height.
+    Yu12,
+    /// YUV 4:2:0 with one plane of interleaved U V pairs after the Y plane.
+    Nv12,
+    /// Packed 24-bit R G B.
+    Rgb3,
+    /// Packed 24-bit B G R.
+    Bgr3,
     /// An image file (JPEG, PNG, BMP).
     File,
+}
+
+impl Format {
+    /// The V4L2 fourcc of a camera format (`None` for files).
+    pub fn fourcc(self) -> Option<[u8; 4]> {
+        Some(match self {
+            Format::Mjpeg => *b"MJPG",
+            Format::Yuyv => *b"YUYV",
+            Format::Yu12 => *b"YU12",
+            Format::Nv12 => *b"NV12",
+            Format::Rgb3 => *b"RGB3",
+            Format::Bgr3 => *b"BGR3",
+            Format::File => return None,
+        })
+    }
+
+    /// "MJPEG", "YU12", ... for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Mjpeg => "MJPEG",
+            Format::Yuyv => "YUYV",
+            Format::Yu12 => "YU12",
+            Format::Nv12 => "NV12",
+            Format::Rgb3 => "RGB3",
+            Format::Bgr3 => "BGR3",
+            Format::File => "file",
+        }
+    }
+
+    /// The camera format named by a fourcc or name (`yu12`, `I420`, `mjpeg`, ...), for
+    /// `--camera-format`.
+    pub fn parse(name: &str) -> Option<Format> {
+        Some(match name.to_ascii_uppercase().as_str() {
+            "MJPG" | "MJPEG" => Format::Mjpeg,
+            "YUYV" => Format::Yuyv,
+            "YU12" | "I420" => Format::Yu12,
+            "NV12" => Format::Nv12,
+            "RGB3" | "RGB24" => Format::Rgb3,
+            "BGR3" | "BGR24" => Format::Bgr3,
+            _ => return None,
+        })
+    }
+
+    /// Bytes of a packed `width` x `height` frame (`None` for compressed formats and
+    /// files). 4:2:0 chroma planes are half the size, rounded up.
+    pub fn frame_bytes(self, width: u32, height: u32) -> Option<usize> {
+        let (w, h) = (width as usize, height as usize);
+        let chroma = w.div_ceil(2) * h.div_ceil(2);
+        match self {
+            Format::Yuyv => Some(w.div_ceil(2) * 4 * h),
+            Format::Yu12 | Format::Nv12 => Some(w * h + 2 * chroma),
+            Format::Rgb3 | Format::Bgr3 => Some(w * h * 3),
+            Format::Mjpeg | Format::File => None,
+        }
+    }
 }
 
 /// One captured frame.
@@ -59,6 +130,11 @@ pub trait FrameSource: Send {
     /// newest matters. Sources that wait (files) lose nothing.
     fn is_live(&self) -> bool {
         true
+    }
+    /// Frames the source skipped since the last call: (buffers the driver flagged as
+    /// corrupt, frames the driver never delivered, seen as gaps in its sequence numbers).
+    fn take_skipped(&mut self) -> (u64, u64) {
+        (0, 0)
     }
 }
 
@@ -136,34 +212,103 @@ pub fn mjpeg_with_tables(data: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, Stri
     }
 }
 
-/// YUYV (4:2:2) to RGB, ITU-R BT.601 limited range (Y 16..235, Cb/Cr 16..240), the encoding
-/// UVC webcams use.
-pub fn yuyv_to_rgb(data: &[u8], width: u32, height: u32) -> Result<RgbImage, String> {
-    let (w, h) = (width as usize, height as usize);
-    if w == 0 || h == 0 || w % 2 != 0 {
+/// One pixel from Y, Cb-128 and Cr-128: ITU-R BT.601 limited range (Y 16..235, Cb/Cr
+/// 16..240) in 8.8 fixed point. The one YUV conversion every YUV format goes through.
+#[inline]
+fn bt601(y: u8, u: i32, v: i32, dst: &mut [u8]) {
+    let clamp = |c: i32| (c >> 8).clamp(0, 255) as u8;
+    let c = 298 * (y as i32 - 16) + 128;
+    dst[0] = clamp(c + 409 * v);
+    dst[1] = clamp(c - 100 * u - 208 * v);
+    dst[2] = clamp(c + 516 * u);
+}
+
+/// Checks a raw frame's size before conversion: the error names the format and the cause.
+fn check_raw(format: Format, data: &[u8], width: u32, height: u32) -> Result<usize, String> {
+    let name = format.name();
+    if width == 0 || height == 0 {
+        return Err(format!("{name} frame size {width}x{height}"));
+    }
+    if format == Format::Yuyv && !width.is_multiple_of(2) {
         return Err(format!(
             "YUYV frame size {width}x{height} (width must be even)"
         ));
     }
-    let need = w * h * 2;
+    let need = format.frame_bytes(width, height).unwrap_or(0);
     if data.len() < need {
         return Err(format!(
-            "truncated YUYV frame: {} bytes, {width}x{height} needs {need}",
+            "truncated {name} frame: {} bytes, {width}x{height} needs {need}",
             data.len()
         ));
     }
-    let mut rgb = vec![0u8; w * h * 3];
-    let clamp = |v: i32| (v >> 8).clamp(0, 255) as u8;
+    Ok(need)
+}
+
+fn rgb_image(rgb: Vec<u8>, width: u32, height: u32) -> Result<RgbImage, String> {
+    RgbImage::from_raw(width, height, rgb).ok_or_else(|| "conversion size".to_string())
+}
+
+/// YUYV (4:2:2) to RGB, BT.601 limited range, the encoding UVC webcams use.
+pub fn yuyv_to_rgb(data: &[u8], width: u32, height: u32) -> Result<RgbImage, String> {
+    let need = check_raw(Format::Yuyv, data, width, height)?;
+    let mut rgb = vec![0u8; width as usize * height as usize * 3];
     for (src, dst) in data[..need].chunks_exact(4).zip(rgb.chunks_exact_mut(6)) {
         let (u, v) = (src[1] as i32 - 128, src[3] as i32 - 128);
-        for (k, y) in [src[0], src[2]].into_iter().enumerate() {
-            let c = 298 * (y as i32 - 16) + 128;
-            dst[3 * k] = clamp(c + 409 * v);
-            dst[3 * k + 1] = clamp(c - 100 * u - 208 * v);
-            dst[3 * k + 2] = clamp(c + 516 * u);
+        bt601(src[0], u, v, &mut dst[..3]);
+        bt601(src[2], u, v, &mut dst[3..]);
+    }
+    rgb_image(rgb, width, height)
+}
+
+/// 4:2:0 YUV to RGB, BT.601 limited range: YU12 (I420: Y plane, U plane, V plane) or NV12
+/// (Y plane, one plane of U V pairs). Each 2x2 block of pixels shares one U and V.
+pub fn yuv420_to_rgb(
+    format: Format,
+    data: &[u8],
+    width: u32,
+    height: u32,
+) -> Result<RgbImage, String> {
+    if !matches!(format, Format::Yu12 | Format::Nv12) {
+        return Err(format!("{} is not a 4:2:0 YUV format", format.name()));
+    }
+    check_raw(format, data, width, height)?;
+    let (w, h) = (width as usize, height as usize);
+    let cw = w.div_ceil(2);
+    let (luma, chroma) = data.split_at(w * h);
+    let plane = cw * h.div_ceil(2);
+    let mut rgb = vec![0u8; w * h * 3];
+    for (row, (ys, dst)) in luma
+        .chunks_exact(w)
+        .zip(rgb.chunks_exact_mut(w * 3))
+        .enumerate()
+    {
+        let c = (row / 2) * cw;
+        for (x, (&y, px)) in ys.iter().zip(dst.chunks_exact_mut(3)).enumerate() {
+            let (u, v) = match format {
+                Format::Nv12 => (chroma[2 * (c + x / 2)], chroma[2 * (c + x / 2) + 1]),
+                _ => (chroma[c + x / 2], chroma[plane + c + x / 2]),
+            };
+            bt601(y, u as i32 - 128, v as i32 - 128, px);
         }
     }
-    RgbImage::from_raw(width, height, rgb).ok_or_else(|| "YUYV conversion size".to_string())
+    rgb_image(rgb, width, height)
+}
+
+/// Packed 24-bit RGB3 (R G B) or BGR3 (B G R) to RGB.
+pub fn rgb24_to_rgb(
+    format: Format,
+    data: &[u8],
+    width: u32,
+    height: u32,
+) -> Result<RgbImage, String> {
+    let need = check_raw(format, data, width, height)?;
+    let mut rgb = data[..need].to_vec();
+    match format {
+        Format::Rgb3 => {}
+        Format::Bgr3 => rgb.chunks_exact_mut(3).for_each(|p| p.swap(0, 2)),
+        other => return Err(format!("{} is not a 24-bit RGB format", other.name())),
+    }
+    rgb_image(rgb, width, height)
 }
 
 /// Any frame to an RGB picture.
@@ -174,6 +319,12 @@ pub fn decode(frame: &Frame) -> Result<RgbImage, BadFrame> {
     };
     let img = match frame.format {
         Format::Yuyv => yuyv_to_rgb(&frame.data, frame.width, frame.height).map_err(bad)?,
+        f @ (Format::Yu12 | Format::Nv12) => {
+            yuv420_to_rgb(f, &frame.data, frame.width, frame.height).map_err(bad)?
+        }
+        f @ (Format::Rgb3 | Format::Bgr3) => {
+            rgb24_to_rgb(f, &frame.data, frame.width, frame.height).map_err(bad)?
+        }
         Format::Mjpeg => {
             let jpeg = mjpeg_with_tables(&frame.data).map_err(bad)?;
             crate::preprocess::decode_image(&jpeg).map_err(bad)?
@@ -402,5 +553,98 @@ mod tests {
             .unwrap_err()
             .contains("truncated YUYV frame"));
         assert!(yuyv_to_rgb(&data, 3, 1).is_err());
+    }
+
+    /// BT.601 limited-range (Y, Cb, Cr) of black, white, red, green and blue, and the RGB
+    /// they must decode to (within 2 per channel).
+    const COLOURS: [([u8; 3], [u8; 3]); 5] = [
+        ([16, 128, 128], [0, 0, 0]),
+        ([235, 128, 128], [255, 255, 255]),
+        ([81, 90, 240], [255, 0, 0]),
+        ([145, 54, 34], [0, 255, 0]),
+        ([41, 240, 110], [0, 0, 255]),
+    ];
+
+    fn near(a: [u8; 3], b: [u8; 3]) -> bool {
+        a.iter().zip(b).all(|(&x, y)| x.abs_diff(y) <= 2)
+    }
+
+    /// A 4:2:0 frame of 2x2 blocks, one colour each, in a row: (Y plane, U plane, V plane).
+    fn planes(colours: &[[u8; 3]], rows: usize) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+        let w = 2 * colours.len();
+        let mut y = vec![];
+        for _ in 0..2 * rows {
+            y.extend(colours.iter().flat_map(|c| [c[0], c[0]]));
+        }
+        assert_eq!(y.len(), w * 2 * rows);
+        let u = (0..rows)
+            .flat_map(|_| colours.iter().map(|c| c[1]))
+            .collect();
+        let v = (0..rows)
+            .flat_map(|_| colours.iter().map(|c| c[2]))
+            .collect();
+        (y, u, v)
+    }
+
+    #[test]
+    fn yu12_and_nv12_decode_known_colours() {
+        let yuv: Vec<[u8; 3]> = COLOURS.iter().map(|c| c.0).collect();
+        let (y, u, v) = planes(&yuv, 2);
+        let (w, h) = (2 * COLOURS.len() as u32, 4);
+        let yu12 = [y.clone(), u.clone(), v.clone()].concat();
+        let nv12 = [
+            y.clone(),
+            u.iter().zip(&v).flat_map(|(&a, &b)| [a, b]).collect(),
+        ]
+        .concat();
+        for (format, data) in [(Format::Yu12, yu12), (Format::Nv12, nv12)] {
+            let img = decode(&frame(format, w, h, data.clone())).unwrap();
+            for (i, (_, want)) in COLOURS.iter().enumerate() {
+                for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 3)] {
+                    let got = img.get_pixel(2 * i as u32 + dx, dy).0;
+                    assert!(
+                        near(got, *want),
+                        "{format:?} block {i}: {got:?} != {want:?}"
+                    );
+                }
+            }
+            // One byte short: a bad frame naming the format and the sizes.
+            let e = decode(&frame(format, w, h, data[..data.len() - 1].to_vec())).unwrap_err();
+            let name = format.name();
+            assert_eq!(
+                e.reason,
+                format!("truncated {name} frame: 59 bytes, 10x4 needs 60"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn yu12_with_odd_sizes_rounds_the_chroma_planes_up() {
+        // 3x1: Y plane 3 bytes, U and V planes 2x1 each; red then blue.
+        let data = vec![81, 81, 41, 90, 240, 240, 110];
+        let img = yuv420_to_rgb(Format::Yu12, &data, 3, 1).unwrap();
+        assert!(near(img.get_pixel(1, 0).0, [255, 0, 0]));
+        assert!(near(img.get_pixel(2, 0).0, [0, 0, 255]));
+        assert!(yuv420_to_rgb(Format::Yu12, &data[..6], 3, 1).is_err());
+    }
+
+    #[test]
+    fn rgb3_and_bgr3_decode_known_colours() {
+        let rgb = [[255u8, 0, 0], [0, 255, 0], [0, 0, 255], [10, 20, 30]];
+        let packed: Vec<u8> = rgb.iter().flatten().copied().collect();
+        let swapped: Vec<u8> = rgb.iter().flat_map(|p| [p[2], p[1], p[0]]).collect();
+        for (format, data) in [(Format::Rgb3, packed), (Format::Bgr3, swapped)] {
+            let img = decode(&frame(format, 2, 2, data.clone())).unwrap();
+            let got: Vec<[u8; 3]> = img.pixels().map(|p| p.0).collect();
+            assert_eq!(got, rgb, "{format:?}");
+            let e = decode(&frame(format, 2, 2, data[..11].to_vec())).unwrap_err();
+            assert!(
+                e.reason
+                    .contains(&format!("truncated {} frame: 11 bytes", format.name())),
+                "{e}"
+            );
+        }
+        assert!(decode(&frame(Format::Rgb3, 0, 2, vec![])).is_err());
     }
 }

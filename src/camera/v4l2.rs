@@ -3,15 +3,18 @@
 //!
 //! The decision of which format and size to ask for is [`negotiate`], a pure function of
 //! what a device offers, so it is tested without a camera. Its rule:
-//! - **Format**: MJPEG when the device offers it (a USB 2 webcam sends 640x480 at full frame
-//!   rate only compressed), else YUYV; a device with neither is an error that names the
-//!   device and lists what it offers.
-//! - **Size**, within that format: the requested size when offered; else the smallest
-//!   offered size at least as large in both dimensions (the fewest pixels to decode that
-//!   still cover the request); else, when every size is smaller, the largest one. A stepwise
-//!   or continuous range offers the request clamped to the range and rounded down to its
-//!   step. A driver that lists no sizes is asked for the request, and the driver's answer
-//!   is used.
+//! - **Size**, within each format breedcam decodes (RGB3, BGR3, YU12, NV12, YUYV, MJPEG):
+//!   the requested size when offered; else the smallest offered size at least as large in
+//!   both dimensions (the fewest pixels to decode that still cover the request); else, when
+//!   every size is smaller, the largest one. A stepwise or continuous range offers the
+//!   request clamped to the range and rounded down to its step. A driver that lists no
+//!   sizes is asked for the request, and the driver's answer is used.
+//! - **Format**: of those, a size that covers the request beats one that does not; then a
+//!   format offering at least 15 fps at its size (or not saying) beats one that is slower
+//!   (many USB 2 webcams send large YUYV sizes at a few fps and only MJPEG at full rate);
+//!   then the least decoding work, pixels times a per-pixel [`decode_cost`]: packed RGB is a
+//!   copy, YUV a few multiplies a pixel, MJPEG an entropy decode and IDCT. A device with
+//!   none of the six is an error that names the device and lists what it offers.
 //!
 //! Errors name the device and the cause. At start-up they are bad input (exit code 2: no
 //! such device, permission denied, not a capture device, no usable format); once streaming,
@@ -48,8 +51,30 @@ pub const FRAME_TIMEOUT: Duration = Duration::from_secs(3);
 /// The size asked for when none is given.
 pub const DEFAULT_SIZE: (u32, u32) = (640, 480);
 
-const MJPG: [u8; 4] = *b"MJPG";
-const YUYV: [u8; 4] = *b"YUYV";
+/// The capture formats breedcam decodes, cheapest first.
+pub const FORMATS: [Format; 6] = [
+    Format::Rgb3,
+    Format::Bgr3,
+    Format::Yu12,
+    Format::Nv12,
+    Format::Yuyv,
+    Format::Mjpeg,
+];
+
+/// Relative decoding work per pixel (1 = a byte copy), for [`negotiate`]: measured order,
+/// not exact ratios (an MJPEG frame costs roughly 5-10x a YUV one of the same size).
+pub fn decode_cost(format: Format) -> u64 {
+    match format {
+        Format::Rgb3 => 3,
+        Format::Bgr3 => 4,
+        Format::Yu12 | Format::Nv12 | Format::Yuyv => 10,
+        Format::Mjpeg => 60,
+        Format::File => u64::MAX / (1 << 40),
+    }
+}
+
+/// Below this many frames per second a format's size counts as slow.
+const SLOW_FPS: f64 = 15.0;
 
 /// Frame sizes a device offers for one format.
 #[derive(Clone, Debug, PartialEq)]
@@ -117,38 +142,75 @@ pub struct Choice {
 
 impl fmt::Display for Choice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = match self.format {
-            Format::Mjpeg => "MJPEG",
-            Format::Yuyv => "YUYV",
-            Format::File => "file",
-        };
-        write!(f, "{name} {}x{}", self.width, self.height)
+        write!(f, "{} {}x{}", self.format.name(), self.width, self.height)
     }
 }
 
 /// Picks the format and size to ask `device` for, given what it offers (see the module
 /// docs for the rule). The error names the device and lists every format it offers.
 pub fn negotiate(device: &str, offers: &[FormatOffer], want: (u32, u32)) -> Result<Choice, String> {
-    let pick = |fourcc: [u8; 4]| offers.iter().find(|o| o.fourcc == fourcc);
-    let (offer, format) = match (pick(MJPG), pick(YUYV)) {
-        (Some(o), _) => (o, Format::Mjpeg),
-        (None, Some(o)) => (o, Format::Yuyv),
-        (None, None) if offers.is_empty() => {
-            return Err(format!("{device}: offers no capture formats at all"));
+    negotiate_among(device, offers, want, &FORMATS)
+}
+
+/// [`negotiate`] among `formats` only (`--camera-format`): the error says when the device
+/// offers none of them.
+pub fn negotiate_among(
+    device: &str,
+    offers: &[FormatOffer],
+    want: (u32, u32),
+    formats: &[Format],
+) -> Result<Choice, String> {
+    let area = |s: (u32, u32)| s.0 as u64 * s.1 as u64;
+    let best = formats
+        .iter()
+        .filter_map(|&format| {
+            let offer = offers.iter().find(|o| Some(o.fourcc) == format.fourcc())?;
+            let size = pick_size(&offer.sizes, want);
+            let covers = size.0 >= want.0 && size.1 >= want.1;
+            let slow = fps_at(&offer.sizes, size).is_some_and(|r| r < SLOW_FPS);
+            // Covering sizes: least work first; smaller ones: the largest first.
+            let work = if covers {
+                area(size) * decode_cost(format)
+            } else {
+                u64::MAX - area(size)
+            };
+            Some(((!covers, slow, work, decode_cost(format)), format, size))
+        })
+        .min_by_key(|c| c.0);
+    match best {
+        Some((_, format, (width, height))) => Ok(Choice {
+            format,
+            width,
+            height,
+        }),
+        None if offers.is_empty() => Err(format!("{device}: offers no capture formats at all")),
+        None if formats.len() < FORMATS.len() => {
+            let names: Vec<&str> = formats.iter().map(|f| f.name()).collect();
+            let list: Vec<String> = offers.iter().map(|o| o.fourcc_str()).collect();
+            Err(format!(
+                "{device}: does not offer {}; it offers {}",
+                names.join(" or "),
+                list.join(", ")
+            ))
         }
-        (None, None) => {
+        None => {
             let list: Vec<String> = offers.iter().map(describe_offer).collect();
-            return Err(format!(
-                "{device}: no MJPEG or YUYV capture format; it offers {}",
+            Err(format!(
+                "{device}: no capture format breedcam decodes (RGB3, BGR3, YU12, NV12, YUYV, \
+                 MJPEG); it offers {}",
                 list.join("; ")
-            ));
+            ))
         }
-    };
-    let (width, height) = pick_size(&offer.sizes, want);
-    Ok(Choice {
-        format,
-        width,
-        height,
+    }
+}
+
+/// The highest frame rate a discrete `size` lists (`None`: not listed or a range).
+fn fps_at(sizes: &[Sizes], size: (u32, u32)) -> Option<f64> {
+    sizes.iter().find_map(|s| match s {
+        Sizes::Discrete { width, height, fps } if (*width, *height) == size && !fps.is_empty() => {
+            Some(fps.iter().copied().fold(0.0, f64::max))
+        }
+        _ => None,
     })
 }
 
@@ -355,22 +417,35 @@ pub struct Camera {
     path: PathBuf,
     info: DeviceInfo,
     choice: Choice,
-    /// Bytes per line (YUYV rows may be padded).
+    /// Bytes per line of the first plane (raw rows may be padded).
     stride: usize,
     /// `None` only while being dropped.
     stream: Option<Stream<'static>>,
     started: bool,
     sequence: u64,
     skipped_errors: u64,
+    /// Driver sequence numbers the driver skipped (dropped buffers), not yet reported.
+    missed: u64,
+    /// The driver's sequence number of the last buffer.
+    last_sequence: Option<u32>,
     _device: Device,
 }
 
 impl Camera {
-    /// Opens `path`, or with `None` the first capture device under /dev that offers MJPEG
-    /// or YUYV (USB devices first), at `want` (or what [`negotiate`] picks near it).
+    /// Opens `path`, or with `None` the first capture device under /dev that offers a format
+    /// breedcam decodes (USB devices first), at `want` (or what [`negotiate`] picks near it).
     pub fn open(path: Option<&Path>, want: (u32, u32)) -> Result<Camera, Error> {
+        Camera::open_as(path, want, &FORMATS)
+    }
+
+    /// [`Camera::open`], negotiating among `formats` only.
+    pub fn open_as(
+        path: Option<&Path>,
+        want: (u32, u32),
+        formats: &[Format],
+    ) -> Result<Camera, Error> {
         if let Some(p) = path {
-            return Camera::open_path(p, want);
+            return Camera::open_path(p, want, formats);
         }
         let mut nodes = video_nodes(Path::new("/dev"));
         // USB webcams first: a Pi's ISP has single-planar capture nodes that offer YUYV but
@@ -379,7 +454,7 @@ impl Camera {
         nodes.sort_by_cached_key(|p| !usb(p));
         let mut why = vec![];
         for node in &nodes {
-            match Camera::open_path(node, want) {
+            match Camera::open_path(node, want, formats) {
                 Ok(c) => return Ok(c),
                 Err(e) => why.push(e.to_string()),
             }
@@ -394,7 +469,7 @@ impl Camera {
         })
     }
 
-    fn open_path(path: &Path, want: (u32, u32)) -> Result<Camera, Error> {
+    fn open_path(path: &Path, want: (u32, u32), formats: &[Format]) -> Result<Camera, Error> {
         let dev = open_device(path)?;
         let info = describe(&dev, path)?;
         if let Some(why) = &info.unusable {
@@ -404,19 +479,18 @@ impl Camera {
             });
         }
         let name = path.display().to_string();
-        let choice = negotiate(&name, &info.formats, want).map_err(|msg| Error::BadInput {
-            path: path.into(),
-            msg: msg
-                .strip_prefix(&format!("{name}: "))
-                .unwrap_or(&msg)
-                .to_string(),
+        let choice = negotiate_among(&name, &info.formats, want, formats).map_err(|msg| {
+            Error::BadInput {
+                path: path.into(),
+                msg: msg
+                    .strip_prefix(&format!("{name}: "))
+                    .unwrap_or(&msg)
+                    .to_string(),
+            }
         })?;
         let runtime =
             |what: &str, e: io::Error| Error::Runtime(format!("{}: {what}: {e}", path.display()));
-        let fourcc = FourCC::new(match choice.format {
-            Format::Yuyv => &YUYV,
-            _ => &MJPG,
-        });
+        let fourcc = FourCC::new(&choice.format.fourcc().unwrap_or(*b"MJPG"));
         let set = dev
             .set_format(&v4l::Format::new(choice.width, choice.height, fourcc))
             .map_err(|e| runtime("setting the format", e))?;
@@ -453,6 +527,8 @@ impl Camera {
             started: false,
             sequence: 0,
             skipped_errors: 0,
+            missed: 0,
+            last_sequence: None,
             _device: dev,
         })
     }
@@ -491,15 +567,46 @@ impl Camera {
     }
 }
 
-/// Tightly packed YUYV rows from rows `stride` bytes apart.
-fn unpad_rows(data: &[u8], width: u32, height: u32, stride: usize) -> Vec<u8> {
-    let row = width as usize * 2;
+/// `rows` rows of `row` bytes each, copied from rows `stride` bytes apart (short rows at
+/// the end of a short buffer are kept short: the decoder reports the truncation).
+fn unpad_rows(data: &[u8], row: usize, rows: usize, stride: usize, out: &mut Vec<u8>) {
     if stride <= row {
-        return data.to_vec();
+        out.extend_from_slice(&data[..data.len().min(row * rows)]);
+        return;
     }
-    let mut out = Vec::with_capacity(row * height as usize);
-    for line in data.chunks(stride).take(height as usize) {
+    for line in data.chunks(stride).take(rows) {
         out.extend_from_slice(&line[..row.min(line.len())]);
+    }
+}
+
+/// A raw frame with padded rows packed tight: every plane's rows `stride` bytes apart
+/// (4:2:0 chroma planes: YU12 `stride / 2`, NV12's interleaved plane `stride`), as V4L2
+/// single-planar buffers lay them out. Compressed frames come back as they are.
+pub fn pack_frame(format: Format, data: &[u8], width: u32, height: u32, stride: usize) -> Vec<u8> {
+    let (w, h) = (width as usize, height as usize);
+    let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+    let (row, bpp) = match format {
+        Format::Yuyv => (cw * 4, 0),
+        Format::Rgb3 | Format::Bgr3 => (w * 3, 0),
+        Format::Yu12 | Format::Nv12 => (w, 1),
+        Format::Mjpeg | Format::File => return data.to_vec(),
+    };
+    let stride = stride.max(row);
+    let mut out = Vec::with_capacity(format.frame_bytes(width, height).unwrap_or(0));
+    if bpp == 0 {
+        unpad_rows(data, row, h, stride, &mut out);
+        return out;
+    }
+    let luma_end = (stride * h).min(data.len());
+    unpad_rows(&data[..luma_end], w, h, stride, &mut out);
+    let chroma = &data[luma_end..];
+    if format == Format::Nv12 {
+        unpad_rows(chroma, 2 * cw, ch, stride.max(2 * cw), &mut out);
+    } else {
+        let cs = (stride / 2).max(cw);
+        let v_start = (cs * ch).min(chroma.len());
+        unpad_rows(&chroma[..v_start], cw, ch, cs, &mut out);
+        unpad_rows(&chroma[v_start..], cw, ch, cs, &mut out);
     }
     out
 }
@@ -518,6 +625,10 @@ impl FrameSource for Camera {
                 .ok_or_else(|| Error::Runtime("camera closed".into()))?;
             let (buf, meta) = CaptureStream::next(stream).map_err(lost)?;
             self.started = true;
+            if let Some(last) = self.last_sequence {
+                self.missed += meta.sequence.wrapping_sub(last).saturating_sub(1) as u64;
+            }
+            self.last_sequence = Some(meta.sequence);
             if meta.flags.contains(v4l::buffer::Flags::ERROR) {
                 // The driver says the buffer is corrupt: skip it like a frame that does
                 // not decode, without handing garbage to the decoder.
@@ -529,15 +640,13 @@ impl FrameSource for Camera {
                 continue;
             }
             let used = (meta.bytesused as usize).min(buf.len());
-            let data = match self.choice.format {
-                Format::Yuyv => unpad_rows(
-                    &buf[..used],
-                    self.choice.width,
-                    self.choice.height,
-                    self.stride,
-                ),
-                _ => buf[..used].to_vec(),
-            };
+            let data = pack_frame(
+                self.choice.format,
+                &buf[..used],
+                self.choice.width,
+                self.choice.height,
+                self.stride,
+            );
             self.sequence += 1;
             return Ok(Frame {
                 format: self.choice.format,
@@ -548,6 +657,12 @@ impl FrameSource for Camera {
                 origin: format!("{path} frame {}", meta.sequence),
             });
         }
+    }
+
+    fn take_skipped(&mut self) -> (u64, u64) {
+        let taken = (self.skipped_errors, self.missed);
+        (self.skipped_errors, self.missed) = (0, 0);
+        taken
     }
 
     fn describe(&self) -> String {
@@ -598,26 +713,101 @@ mod tests {
 
     const WEBCAM: [(u32, u32); 5] = [(160, 120), (320, 240), (640, 480), (800, 600), (1280, 720)];
 
+    fn with_fps(sizes: &[(u32, u32, f64)]) -> Vec<Sizes> {
+        sizes
+            .iter()
+            .map(|&(width, height, fps)| Sizes::Discrete {
+                width,
+                height,
+                fps: vec![fps],
+            })
+            .collect()
+    }
+
     #[test]
-    fn mjpeg_is_preferred_at_the_requested_size() {
+    fn the_cheapest_decode_at_the_requested_size_wins() {
         let offers = [
-            offer(b"YUYV", "YUYV 4:2:2", discrete(&WEBCAM)),
             offer(b"MJPG", "Motion-JPEG", discrete(&WEBCAM)),
+            offer(b"YUYV", "YUYV 4:2:2", discrete(&WEBCAM)),
         ];
         let c = negotiate("/dev/video0", &offers, (640, 480)).unwrap();
         assert_eq!(
             c,
             Choice {
-                format: Format::Mjpeg,
+                format: Format::Yuyv,
                 width: 640,
                 height: 480
             }
         );
+        assert_eq!(c.to_string(), "YUYV 640x480");
+        // What libcamera's V4L2 layer offers a Pi CSI camera: packed RGB is a copy.
+        let offers = [
+            offer(b"YU12", "Planar YUV 4:2:0", discrete(&WEBCAM)),
+            offer(b"NV12", "Y/UV 4:2:0", discrete(&WEBCAM)),
+            offer(b"BGR3", "24-bit BGR 8-8-8", discrete(&WEBCAM)),
+            offer(b"RGB3", "24-bit RGB 8-8-8", discrete(&WEBCAM)),
+        ];
+        let c = negotiate("/dev/video0", &offers, (640, 480)).unwrap();
+        assert_eq!(c.to_string(), "RGB3 640x480");
+        let c = negotiate("/dev/video0", &offers[..3], (640, 480)).unwrap();
+        assert_eq!(c.to_string(), "BGR3 640x480");
+        let c = negotiate("/dev/video0", &offers[..2], (640, 480)).unwrap();
+        assert_eq!(c.to_string(), "YU12 640x480");
+        let c = negotiate("/dev/video0", &offers[1..2], (640, 480)).unwrap();
+        assert_eq!(c.to_string(), "NV12 640x480");
+    }
+
+    #[test]
+    fn mjpeg_wins_where_the_raw_format_is_slow_or_too_large() {
+        // A USB 2 webcam: YUYV 1280x720 at 10 fps, MJPEG at 30.
+        let offers = [
+            offer(
+                b"YUYV",
+                "YUYV 4:2:2",
+                with_fps(&[(640, 480, 30.0), (1280, 720, 10.0)]),
+            ),
+            offer(
+                b"MJPG",
+                "Motion-JPEG",
+                with_fps(&[(640, 480, 30.0), (1280, 720, 30.0)]),
+            ),
+        ];
+        let c = negotiate("cam", &offers, (1280, 720)).unwrap();
+        assert_eq!(c.to_string(), "MJPEG 1280x720");
+        assert_eq!(
+            negotiate("cam", &offers, (640, 480)).unwrap().to_string(),
+            "YUYV 640x480"
+        );
+        // RGB3 only far larger than asked: 1920x1080 copied costs more than 640x480 YUYV.
+        let offers = [
+            offer(b"RGB3", "", discrete(&[(1920, 1080)])),
+            offer(b"YUYV", "", discrete(&[(640, 480)])),
+        ];
+        let c = negotiate("cam", &offers, (640, 480)).unwrap();
+        assert_eq!(c.to_string(), "YUYV 640x480");
+        // A size that covers the request beats a cheaper format that cannot.
+        let offers = [
+            offer(b"RGB3", "", discrete(&[(320, 240)])),
+            offer(b"MJPG", "", discrete(&[(640, 480)])),
+        ];
+        let c = negotiate("cam", &offers, (640, 480)).unwrap();
         assert_eq!(c.to_string(), "MJPEG 640x480");
     }
 
     #[test]
-    fn yuyv_is_the_fallback() {
+    fn a_chosen_format_is_the_only_candidate() {
+        let offers = [
+            offer(b"RGB3", "", discrete(&WEBCAM)),
+            offer(b"NV12", "", discrete(&WEBCAM)),
+        ];
+        let c = negotiate_among("cam", &offers, (640, 480), &[Format::Nv12]).unwrap();
+        assert_eq!(c.to_string(), "NV12 640x480");
+        let e = negotiate_among("cam", &offers, (640, 480), &[Format::Mjpeg]).unwrap_err();
+        assert_eq!(e, "cam: does not offer MJPEG; it offers RGB3, NV12");
+    }
+
+    #[test]
+    fn yuyv_is_taken_when_nothing_else_decodes() {
         let offers = [
             offer(b"GREY", "8-bit Greyscale", discrete(&[(640, 480)])),
             offer(b"YUYV", "YUYV 4:2:2", discrete(&WEBCAM)),
@@ -679,8 +869,9 @@ mod tests {
         let e = negotiate("/dev/video3", &offers, (640, 480)).unwrap_err();
         assert_eq!(
             e,
-            "/dev/video3: no MJPEG or YUYV capture format; it offers GREY (8-bit Greyscale) \
-             640x480, 320x240; RGGB (8-bit Bayer RGRG/GBGB) 1920x1080"
+            "/dev/video3: no capture format breedcam decodes (RGB3, BGR3, YU12, NV12, YUYV, \
+             MJPEG); it offers GREY (8-bit Greyscale) 640x480, 320x240; RGGB (8-bit Bayer \
+             RGRG/GBGB) 1920x1080"
         );
         let e = negotiate("/dev/video3", &[], (640, 480)).unwrap_err();
         assert_eq!(e, "/dev/video3: offers no capture formats at all");
@@ -756,10 +947,28 @@ mod tests {
     }
 
     #[test]
-    fn padded_yuyv_rows_are_packed() {
-        // 2x2 pixels, 4 bytes per row, padded to 6.
+    fn padded_rows_and_planes_are_packed() {
+        // YUYV 2x2 pixels, 4 bytes per row, padded to 6.
         let data = [1, 2, 3, 4, 0, 0, 5, 6, 7, 8, 0, 0];
-        assert_eq!(unpad_rows(&data, 2, 2, 6), [1, 2, 3, 4, 5, 6, 7, 8]);
-        assert_eq!(unpad_rows(&data[..8], 2, 2, 4), &data[..8]);
+        let pack = |f, d: &[u8], w, h, s| pack_frame(f, d, w, h, s);
+        assert_eq!(pack(Format::Yuyv, &data, 2, 2, 6), [1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(pack(Format::Yuyv, &data[..8], 2, 2, 4), &data[..8]);
+        // RGB3 1x2, rows padded from 3 to 4 bytes.
+        assert_eq!(
+            pack(Format::Rgb3, &[1, 2, 3, 0, 4, 5, 6, 0], 1, 2, 4),
+            [1, 2, 3, 4, 5, 6]
+        );
+        // YU12 2x2 with Y rows padded to 4 bytes, so chroma rows to 2: Y 1 2 / 3 4, U 5, V 6.
+        let yu12 = [1, 2, 0, 0, 3, 4, 0, 0, 5, 0, 6, 0];
+        assert_eq!(pack(Format::Yu12, &yu12, 2, 2, 4), [1, 2, 3, 4, 5, 6]);
+        // NV12 2x2, rows padded to 4: the UV row too.
+        let nv12 = [1, 2, 0, 0, 3, 4, 0, 0, 5, 6, 0, 0];
+        assert_eq!(pack(Format::Nv12, &nv12, 2, 2, 4), [1, 2, 3, 4, 5, 6]);
+        // Unpadded frames pass through; MJPEG is never touched.
+        assert_eq!(
+            pack(Format::Nv12, &[1, 2, 3, 4, 5, 6], 2, 2, 2),
+            [1, 2, 3, 4, 5, 6]
+        );
+        assert_eq!(pack(Format::Mjpeg, &[9, 9, 9], 2, 2, 4), [9, 9, 9]);
     }
 }
