@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 fail() { echo "deb check FAILED: $*" >&2; exit 1; }
 
 version=3.8.0
-if ! cargo deb --version 2>/dev/null | grep -q "$version"; then
+if [[ "$(cargo deb --version 2>/dev/null)" != *"$version"* ]]; then
   cargo install --locked cargo-deb --version "$version"
 fi
 
@@ -24,20 +24,28 @@ echo "--- $arm64"
 dpkg-deb --info "$arm64" | sed -n '/Package:/,$p'
 dpkg-deb -c "$arm64"
 [ "$(dpkg-deb -f "$arm64" Architecture)" = arm64 ] || fail "$arm64: not arm64"
-file_of() { dpkg-deb --fsys-tarfile "$1" | tar -xO "./usr/bin/breedcam" | head -c 20 | od -An -tx1 | tr -d ' \n'; }
-# ELF header: e_machine 0xb7 = aarch64 at offset 18
-[ "$(file_of "$arm64" | cut -c37-40)" = b700 ] || fail "$arm64: /usr/bin/breedcam is not an aarch64 binary"
+unpacked=$(mktemp -d)
+trap 'rm -rf "$unpacked"' EXIT
+dpkg-deb -x "$arm64" "$unpacked"
+# ELF header: e_machine (offset 18, little-endian) 0x00b7 = aarch64
+[ "$(od -An -tx1 -j18 -N2 "$unpacked/usr/bin/breedcam" | tr -d ' \n')" = b700 ] \
+  || fail "$arm64: /usr/bin/breedcam is not an aarch64 binary"
 
+# (listings into files: grep -q on a pipe would stop dpkg-deb early, a failure under pipefail)
+dpkg-deb -c "$amd64" > "$unpacked/contents"
 for f in ./usr/bin/breedcam ./etc/breedcam/breedcam.toml ./usr/lib/systemd/system/breedcam.service; do
-  dpkg-deb -c "$amd64" | grep -q " $f\$" || fail "$amd64: no $f"
+  grep -q " $f\$" "$unpacked/contents" || fail "$amd64: no $f"
 done
-dpkg-deb --ctrl-tarfile "$amd64" | tar -xO ./conffiles | grep -qx /etc/breedcam/breedcam.toml \
+dpkg-deb -e "$amd64" "$unpacked/control"
+grep -qx /etc/breedcam/breedcam.toml "$unpacked/control/conffiles" \
   || fail "$amd64: /etc/breedcam/breedcam.toml is not a conffile"
 
 echo "--- install $amd64"
-dpkg -i "$amd64"
+dpkg -i "$amd64" 2>&1 | tee "$unpacked/install.log"
+# A maintainer script that stumbles (a command not found, say) does not always fail dpkg.
+if grep -E 'not found|rror' "$unpacked/install.log"; then fail "dpkg -i $amd64 printed errors"; fi
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work" "$unpacked"' EXIT
 cp tests/data/husky.png "$work/dog.png"
 (
   cd "$work"
@@ -48,17 +56,18 @@ cp tests/data/husky.png "$work/dog.png"
   breedcam classify dog.png | tee classify.txt
   grep -q '1. Eskimo dog' classify.txt || fail "installed breedcam classify: no Eskimo dog"
 )
-id breedcam | grep -q '(video)' || fail "user breedcam is not in the video group"
-getent passwd breedcam | grep -q ':/nonexistent:' || fail "user breedcam has a home"
+[[ "$(id breedcam)" == *"(video)"* ]] || fail "user breedcam is not in the video group"
+[[ "$(getent passwd breedcam)" == *":/nonexistent:"* ]] || fail "user breedcam has a home"
 unit=/lib/systemd/system/breedcam.service
 [ -f "$unit" ] || fail "$unit: missing"
 systemd-analyze verify "$unit" 2>&1 | tee "$work/verify.txt"
 # verify prints problems and exits 0 for some of them: any line naming the unit is one.
 if grep -q 'breedcam.service' "$work/verify.txt"; then fail "systemd-analyze verify $unit"; fi
-dpkg -s breedcam | grep -q 'Status: install ok installed' || fail "dpkg -s breedcam"
+[[ "$(dpkg -s breedcam)" == *"Status: install ok installed"* ]] || fail "dpkg -s breedcam"
 
 echo "--- purge"
-dpkg --purge breedcam
+dpkg --purge breedcam 2>&1 | tee "$work/purge.log"
+if grep -E 'not found|rror' "$work/purge.log"; then fail "dpkg --purge breedcam printed errors"; fi
 left=""
 for p in /usr/bin/breedcam /etc/breedcam /usr/lib/systemd/system/breedcam.service \
          /usr/share/doc/breedcam /etc/systemd/system/multi-user.target.wants/breedcam.service \

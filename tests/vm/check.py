@@ -104,10 +104,15 @@ def bars_problem(img, rect):
 
 
 def overlay_problem(img, view):
-    """None when the bottom panel shows what the view says: bars for breeds, text otherwise."""
+    """None when the list under the picture (the whole screen without one) shows what the
+    view says: bars for breeds, text otherwise. Where the picture is comes from the log."""
     screen_w, screen_h = img.size
-    rows = 1 if view.get("headline") else max(1, len(view.get("breeds", [])))
-    top = screen_h - (8 + 26 * rows)
+    top = 0
+    if view.get("picture"):
+        x, y, w, h = view["picture"]
+        top = y + h
+    if top >= screen_h:
+        return f"the logged picture {view.get('picture')} leaves no room for the list"
     panel = img.crop((0, top, screen_w, screen_h)).getdata()
     orange = sum(1 for p in panel if abs(p[0] - 255) < 8 and abs(p[1] - 176) < 8 and p[2] < 8)
     white = sum(1 for p in panel if min(p) > 240)
@@ -291,9 +296,8 @@ def check(res, arch):
         try:
             photo = Image.open(os.path.join(res, "photos", name + ".png")).convert("RGB")
             x, y, w, h = last["picture"]
-            panel = 8 + 26 * 3
-            seen = img.crop((x, y, x + w, min(y + h, img.height - panel))).resize((64, 32))
-            ref = photo.resize((w, h)).crop((0, 0, w, min(h, img.height - panel - y))).resize((64, 32))
+            seen = img.crop((x, y, x + w, y + h)).resize((64, 32))
+            ref = photo.resize((w, h)).resize((64, 32))
             diff = sum(abs(a - b) for p, q in zip(seen.getdata(), ref.getdata())
                        for a, b in zip(p, q)) / (64 * 32 * 3)
             r.notes.append(f"c {name}: {got!r}, screen vs photo mean difference {diff:.1f}")
