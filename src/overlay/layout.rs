@@ -78,7 +78,8 @@ impl Layout {
         let (w, h) = (screen.0.max(1), screen.1.max(1));
         let short = w.min(h);
         let corner_size = (short / 36).max(12);
-        match shape {
+        // (name size, margin, percentage size, row pitch, list height)
+        let (name_size, margin, pct_size, row_pitch, list_height) = match shape {
             Shape::Landscape | Shape::SmallTft => {
                 let name_size = (h / 12).max(12);
                 let (margin, gap, pct_size) = if shape == Shape::Landscape {
@@ -87,37 +88,29 @@ impl Layout {
                     (4, 3, name_size * 4 / 5)
                 };
                 let row_pitch = name_size + gap;
-                Layout {
-                    shape,
-                    screen,
-                    margin,
-                    name_size,
-                    pct_size,
-                    corner_size,
-                    headline_size: name_size * 3 / 2,
-                    status_size: name_size * 2,
-                    row_pitch,
-                    list_height: 2 * margin + 2 * row_pitch + name_size,
-                }
+                let list_height = 2 * margin + 2 * row_pitch + name_size;
+                (name_size, margin, pct_size, row_pitch, list_height)
             }
             Shape::Portrait => {
                 let name_size = (w / 12).max(12);
                 let margin = name_size / 4;
                 let pct_size = name_size * 7 / 10;
                 let row_pitch = name_size + pct_size + name_size / 3;
-                Layout {
-                    shape,
-                    screen,
-                    margin,
-                    name_size,
-                    pct_size,
-                    corner_size,
-                    headline_size: name_size * 3 / 2,
-                    status_size: name_size * 2,
-                    row_pitch,
-                    list_height: 2 * margin + 2 * row_pitch + name_size + pct_size,
-                }
+                let list_height = 2 * margin + 2 * row_pitch + name_size + pct_size;
+                (name_size, margin, pct_size, row_pitch, list_height)
             }
+        };
+        Layout {
+            shape,
+            screen,
+            margin,
+            name_size,
+            pct_size,
+            corner_size,
+            headline_size: name_size * 3 / 2,
+            status_size: name_size * 2,
+            row_pitch,
+            list_height,
         }
     }
 
