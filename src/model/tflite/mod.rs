@@ -15,7 +15,9 @@
 pub mod build;
 pub mod metadata;
 pub mod ops;
+pub mod par;
 pub mod qconv;
+pub mod qpointwise;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -30,6 +32,7 @@ use ops::{
     QParams8, Quantize, Softmax, UnaryF32, Window, Q8,
 };
 use qconv::{KernelZeroPoint, QDepthwise, Requant, RequantSpec};
+use qpointwise::QPointwise;
 
 /// Largest element count accepted for one tensor (a 4096x4096x4 f32 image is 64 M):
 /// a model declaring more is refused before anything is allocated.
@@ -894,6 +897,28 @@ impl<'m> Importer<'m> {
                 x0: xq.zero_point,
                 input: xq8,
             });
+            if pointwise && group == 1 {
+                let kbytes = bytes_of(&kernel).map_err(|e| tract_err(&e))?;
+                let kvals: Vec<i8> = kbytes.iter().map(|&b| b as i8).collect();
+                let op = QPointwise::new(
+                    c,
+                    o,
+                    &kvals,
+                    &bias,
+                    xq8,
+                    xq.zero_point,
+                    spec.clone(),
+                    fold.clone(),
+                )
+                .map_err(|e| tract_err(&e))?;
+                if let Some(op) = op {
+                    let wire = self.node(call, "", op, &[x])?;
+                    if act == ActivationFunctionType::TANH {
+                        return self.activation(call, wire, act).map(Some);
+                    }
+                    return Ok(Some(wire));
+                }
+            }
             let k0 = if fold.is_some() { 0 } else { k0 };
             let inputs = vec![
                 x,

@@ -1,0 +1,556 @@
+//! Pointwise (1x1, stride 1) 8-bit convolutions on tract-linalg's int8 matmul kernels, with
+//! breedcam deciding the tiling and the threads.
+//!
+//! Through tract's `Conv` a pointwise convolution is three plan nodes: `OptMatMulPack` packs
+//! the whole activation on one thread, `OptMatMul` runs the matmul (split over tract's pool
+//! when it is big enough) into an i32 tensor, then breedcam's `Requant` makes a third pass.
+//! On two threads that gave 0.7-0.8x of the one-thread time at best.
+//!
+//! [`QPointwise`] is one node. The weights are packed once, at import, in the kernel's own
+//! format. Each inference splits the output pixels into a few runs of row blocks per
+//! thread; a thread packs one block of pixels (the kernel's `mr` rows at a time, up to about 32 KiB of
+//! accumulators), runs the kernel on it into a thread-local i32 tile and requantizes that tile
+//! straight into the output while it is in cache. The kernels are tract's; packing, tiling,
+//! threading and requantization are breedcam's. Nothing is allocated per inference but the
+//! output tensor: the thread-local buffers grow once to the largest layer and are reused.
+//!
+//! The kernel is the one tract would pick for the shape (`MmmDispatch::pick`), except on
+//! AVX-512 VNNI, where `avx512vnni_mmm_i32_16x16` is taken over the 8x8 one: the 8x8 kernel's
+//! per-tile epilogue executes legacy-SSE `movd` with dirty upper vector state (16 SSE/AVX
+//! transitions per tile), which `perf` put at about 70 % of its time on this project's Xeon
+//! (docs/avx2-cliff.md); the 16x16 kernel has no legacy-SSE instruction.
+//!
+//! Results are bit-identical to the tract path: the same integer matmul, the activation zero
+//! point folded into the bias (`bias - x0 * sum(w)`, exact in i32), the same [`RequantSpec`].
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use tract_core::internal::*;
+use tract_linalg::mmm::{
+    AsInputValue, EagerPackedInput, FusedSpec, MMMInputFormat, MMMInputValue, MatMatMul,
+    PackedExoticFact, Query, ScratchSpace,
+};
+use tract_linalg::pack::{PackedFormat, PackedI8K4};
+use tract_linalg::BinOp;
+
+use super::ops::{bytes_of, static_shape, Q8};
+use super::par::Shared;
+use super::qconv::{KernelZeroPoint, RequantSpec};
+use crate::model::pool;
+
+/// Accumulator bytes one block of pixels may take (the i32 tile stays in L1/L2).
+const TILE_ACC_BYTES: usize = 32 * 1024;
+
+/// Runs of blocks per thread: more than one, so that a thread the host preempts (these are
+/// shared vCPUs) leaves work for the others to take.
+/// (1, 2 and 4 measured on the 2-vCPU build machine: lite2 at 2 threads took 0.75x, 0.62x
+/// and 0.58x of the one-thread time (`profile_ops`), medians of four interleaved rounds.)
+const RUNS_PER_THREAD: usize = 4;
+
+/// How the kernel wants its pixel operand laid out; breedcam packs it itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum PixelPacking {
+    /// `PackedI8K4`: four consecutive k of one row together, `r` rows per panel.
+    K4 { r: usize, align: usize },
+    /// `PackedFormat` of i8: k-major, `r` rows per panel, panels padded to `panel` bytes.
+    KOuter {
+        r: usize,
+        align: usize,
+        panel_extra_k: usize,
+    },
+}
+
+impl PixelPacking {
+    fn of(format: &dyn MMMInputFormat) -> Option<PixelPacking> {
+        if let Some(f) = format.downcast_ref::<PackedI8K4>() {
+            return Some(PixelPacking::K4 {
+                r: f.r,
+                align: f.alignment(),
+            });
+        }
+        let f = format.downcast_ref::<PackedFormat>()?;
+        (f.dt.unquantized() == DatumType::I8).then_some(PixelPacking::KOuter {
+            r: f.r,
+            align: f.alignment(),
+            panel_extra_k: f.end_padding_record,
+        })
+    }
+
+    fn r(&self) -> usize {
+        match *self {
+            PixelPacking::K4 { r, .. } | PixelPacking::KOuter { r, .. } => r,
+        }
+    }
+
+    fn align(&self) -> usize {
+        match *self {
+            PixelPacking::K4 { align, .. } | PixelPacking::KOuter { align, .. } => align,
+        }
+    }
+
+    /// Bytes of one panel of `r` rows over `k`.
+    fn panel_bytes(&self, k: usize) -> usize {
+        match *self {
+            PixelPacking::K4 { r, .. } => k.div_ceil(4) * 4 * r,
+            PixelPacking::KOuter {
+                r,
+                align,
+                panel_extra_k,
+            } => ((k + panel_extra_k) * r).div_ceil(align) * align,
+        }
+    }
+
+    /// Packs `rows` pixels of `k` channels each (`x`, row-major) into `dst`, flipping the top
+    /// bit of every byte by `flip` (0x80 turns uint8 into int8 minus 128). Pads with zeros.
+    fn pack(&self, x: &[u8], rows: usize, k: usize, flip: u8, dst: &mut [u8]) {
+        let r = self.r();
+        let pb = self.panel_bytes(k);
+        for (p, panel) in dst.chunks_exact_mut(pb).take(rows.div_ceil(r)).enumerate() {
+            let live = r.min(rows - p * r);
+            if live < r || !k.is_multiple_of(4) || matches!(self, PixelPacking::KOuter { .. }) {
+                panel.fill(0);
+            }
+            for lm in 0..live {
+                let row = &x[(p * r + lm) * k..][..k];
+                match self {
+                    PixelPacking::K4 { .. } => {
+                        // out[(k/4)*r*4 + m*4 + k%4] = x[m][k]
+                        for (kb, four) in row.chunks(4).enumerate() {
+                            let at = kb * r * 4 + lm * 4;
+                            for (d, &s) in panel[at..at + four.len()].iter_mut().zip(four) {
+                                *d = s ^ flip;
+                            }
+                        }
+                    }
+                    PixelPacking::KOuter { .. } => {
+                        // out[k*r + m] = x[m][k]
+                        for (kk, &s) in row.iter().enumerate() {
+                            panel[kk * r + lm] = s ^ flip;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn format(&self) -> Box<dyn MMMInputFormat> {
+        match *self {
+            PixelPacking::K4 { r, align } => Box::new(PackedI8K4 { r, align }),
+            PixelPacking::KOuter {
+                r,
+                align,
+                panel_extra_k,
+            } => Box::new(
+                PackedFormat::new(DatumType::I8, r, align).with_end_padding_record(panel_extra_k),
+            ),
+        }
+    }
+}
+
+/// One thread's reusable buffers: a packed pixel block per packing in use, the i32 tile,
+/// tract's scratch space.
+#[derive(Default)]
+struct Scratch {
+    packed: Vec<(PixelPacking, EagerPackedInput)>,
+    acc: Option<Tensor>,
+    mmm: Option<Box<dyn ScratchSpace>>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::default();
+}
+
+/// A pointwise convolution of an NHWC 8-bit tensor: `[n, h, w, cin] -> [n, h, w, cout]`.
+#[derive(Clone, Debug)]
+pub struct QPointwise {
+    pub cin: usize,
+    pub cout: usize,
+    /// The int8 kernel, `[cout][cin]` (kept for equality and reports).
+    kernel: Vec<i8>,
+    mmm: Box<dyn MatMatMul>,
+    packing: usize,
+    pixels: PixelPacking,
+    /// The kernel packed as the matmul's second operand (k = cin, n = cout).
+    weights: Box<dyn MMMInputValue>,
+    /// `bias - x0' * sum_k w`, per output channel (x0' the zero point after the flip).
+    bias: Arc<Tensor>,
+    flip: u8,
+    input: Q8,
+    requant: RequantSpec,
+    fold: Option<KernelZeroPoint>,
+}
+
+impl PartialEq for QPointwise {
+    fn eq(&self, o: &Self) -> bool {
+        (
+            self.cin,
+            self.cout,
+            &self.kernel,
+            self.mmm.name(),
+            self.packing,
+        ) == (o.cin, o.cout, &o.kernel, o.mmm.name(), o.packing)
+            && self.bias == o.bias
+            && (self.flip, self.input, &self.requant, &self.fold)
+                == (o.flip, o.input, &o.requant, &o.fold)
+    }
+}
+impl Eq for QPointwise {}
+
+impl QPointwise {
+    /// `kernel` is int8 `[cout][cin]` (a uint8 kernel already shifted by 128, its zero point
+    /// in `fold`), `bias` the i32 bias. `None` when no kernel of this build takes a pixel
+    /// packing breedcam can write (the caller then keeps tract's `Conv`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        cin: usize,
+        cout: usize,
+        kernel: &[i8],
+        bias: &[i32],
+        input: Q8,
+        input_zero_point: i32,
+        requant: RequantSpec,
+        fold: Option<KernelZeroPoint>,
+    ) -> TractResult<Option<QPointwise>> {
+        ensure!(cin > 0 && cout > 0, "empty pointwise convolution");
+        ensure!(kernel.len() == cin * cout && bias.len() == cout);
+        ensure!(requant.scale.len() == cout);
+        super::super::cpu::prepare();
+        let Some((mmm, packing, pixels)) = pick_kernel(cin, cout) else {
+            return Ok(None);
+        };
+        let kt = Tensor::from_shape(&[cout, cin], kernel)?;
+        let weights = mmm.packings()[packing].1.prepare_one(&kt, 1, 0)?;
+        let flip = match input {
+            Q8::I8 => 0,
+            Q8::U8 => 0x80,
+        };
+        let x0 = input_zero_point - flip as i32;
+        let bias: Vec<i32> = kernel
+            .chunks_exact(cin)
+            .zip(bias)
+            .map(|(w, &b)| {
+                let sum: i32 = w.iter().map(|&v| v as i32).sum();
+                b.wrapping_sub(x0.wrapping_mul(sum))
+            })
+            .collect();
+        Ok(Some(QPointwise {
+            cin,
+            cout,
+            kernel: kernel.to_vec(),
+            mmm,
+            packing,
+            pixels,
+            weights,
+            bias: Arc::new(tensor1(&bias)),
+            flip,
+            input,
+            requant,
+            fold,
+        }))
+    }
+
+    /// The matmul kernel this node runs on.
+    pub fn kernel_name(&self) -> &str {
+        self.mmm.name()
+    }
+
+    /// Pixels per block: whole panels, about [`TILE_ACC_BYTES`] of accumulators.
+    fn block(&self) -> usize {
+        let r = self.pixels.r();
+        (TILE_ACC_BYTES / (4 * self.cout) / r).max(1) * r
+    }
+
+    /// Convolves `x` (`pixels * cin` bytes) into `out` (`pixels * cout` bytes) on this
+    /// thread, one block at a time.
+    fn run_rows(&self, x: &[u8], out: &mut [u8]) -> TractResult<()> {
+        use tract_linalg::multithread::{multithread_tract_scope, Executor};
+        // The kernel call must not fan out over tract's own pool from inside a run.
+        multithread_tract_scope(Executor::SingleThread, || self.run_rows_here(x, out))
+    }
+
+    fn run_rows_here(&self, x: &[u8], out: &mut [u8]) -> TractResult<()> {
+        let pixels = x.len() / self.cin;
+        let block = self.block();
+        SCRATCH.with_borrow_mut(|s| {
+            let s = &mut *s;
+            let slot = match s.packed.iter().position(|(p, _)| *p == self.pixels) {
+                Some(i) => i,
+                None => {
+                    s.packed.push((self.pixels.clone(), self.empty_packed()));
+                    s.packed.len() - 1
+                }
+            };
+            let a = &mut s.packed[slot].1;
+            let need = block.div_ceil(self.pixels.r()) * self.pixels.panel_bytes(self.cin);
+            if a.packed.len() < need || a.fact.k != self.cin {
+                // SAFETY: the blob is written by `pack` before the kernel reads it.
+                a.packed = Arc::new(unsafe {
+                    Blob::new_for_size_and_align(need.max(a.packed.len()), self.pixels.align())
+                });
+            }
+            a.fact.k = self.cin;
+            a.panel_bytes = self.pixels.panel_bytes(self.cin);
+            let acc_len = block * self.cout;
+            if s.acc.as_ref().is_none_or(|t| t.len() < acc_len) {
+                s.acc = Some(Tensor::zero::<i32>(&[acc_len])?);
+            }
+            let acc = s.acc.as_mut().unwrap();
+            if s.mmm
+                .as_ref()
+                .is_none_or(|sc| !unsafe { self.mmm.can_use_scratch_space(&**sc) })
+            {
+                s.mmm = Some(unsafe { self.mmm.allocate_scratch_space() });
+            }
+            let scratch = s.mmm.as_mut().unwrap();
+            for start in (0..pixels).step_by(block) {
+                let rows = block.min(pixels - start);
+                let xs = &x[start * self.cin..][..rows * self.cin];
+                let blob = Arc::get_mut(&mut a.packed).context("packed pixels shared")?;
+                self.pixels
+                    .pack(xs, rows, self.cin, self.flip, blob.as_bytes_mut());
+                a.mn = rows;
+                a.fact.mn = rows.to_dim();
+                let store = unsafe {
+                    self.mmm
+                        .c_from_data_and_strides(4, self.cout as isize, 1)
+                        .wrap(&acc.view())
+                };
+                let specs = [
+                    FusedSpec::AddMatMul {
+                        a: AsInputValue::Borrowed(&*a),
+                        b: AsInputValue::Borrowed(&*self.weights),
+                        packing: self.packing,
+                    },
+                    FusedSpec::BinPerCol(self.bias.view(), BinOp::Add),
+                    FusedSpec::Store(store),
+                ];
+                unsafe {
+                    self.mmm
+                        .run_with_scratch_space(rows, self.cout, &mut **scratch, &specs)?
+                };
+                let accs = &acc.try_as_plain_ram()?.as_slice::<i32>()?[..rows * self.cout];
+                let o = &mut out[start * self.cout..][..rows * self.cout];
+                let fold = self.fold.as_ref().map(|kz| (kz, xs));
+                self.requant.rows(accs, o, fold);
+            }
+            Ok(())
+        })
+    }
+
+    fn empty_packed(&self) -> EagerPackedInput {
+        EagerPackedInput {
+            fact: PackedExoticFact {
+                format: self.pixels.format(),
+                mn: 0.to_dim(),
+                k: self.cin,
+            },
+            // SAFETY: empty; sized before first use.
+            packed: Arc::new(unsafe { Blob::new_for_size_and_align(0, self.pixels.align()) }),
+            panel_bytes: self.pixels.panel_bytes(self.cin),
+            mn: 0,
+        }
+    }
+}
+
+/// The kernel, its packing index and breedcam's pixel packing for a `k = cin, n = cout`
+/// matmul over a block of pixels.
+fn pick_kernel(cin: usize, cout: usize) -> Option<(Box<dyn MatMatMul>, usize, PixelPacking)> {
+    let dispatch = tract_linalg::MmmDispatch::native();
+    let query = Query {
+        weight: DatumType::I8.into(),
+        activation: DatumType::I8,
+        accumulators: tvec!(DatumType::I32),
+        store: None,
+        allow_extractor: false,
+        m: Some(256),
+        k: Some(cin),
+        n: Some(cout),
+    };
+    let suitable = dispatch.suitable(&query);
+    let usable = |(mmm, p, ext): &(Box<dyn MatMatMul>, usize, Option<_>)| {
+        if ext.is_some() || mmm.nr() == 1 || !mmm.built() || !mmm.runnable() {
+            return None;
+        }
+        let pixels = PixelPacking::of(&*mmm.packings()[*p].0)?;
+        Some((mmm.clone(), *p, pixels))
+    };
+    // See the module comment: the 16x16 VNNI kernel is VEX/EVEX-encoded throughout.
+    if let Some(k) = suitable
+        .iter()
+        .filter(|s| s.0.name() == "avx512vnni_mmm_i32_16x16")
+        .find_map(usable)
+    {
+        return Some(k);
+    }
+    let picked = dispatch.pick(&query)?;
+    usable(&picked)
+}
+
+impl Op for QPointwise {
+    fn name(&self) -> StaticName {
+        "breedcam.QPointwise".into()
+    }
+    fn info(&self) -> TractResult<Vec<String>> {
+        Ok(vec![format!(
+            "{} -> {} channels on {}",
+            self.cin,
+            self.cout,
+            self.mmm.name()
+        )])
+    }
+    op_as_typed_op!();
+}
+
+impl EvalOp for QPointwise {
+    op_out_of_plan!();
+    fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let x = args_1!(inputs);
+        ensure!(Q8::of(x.datum_type()) == Some(self.input));
+        let shape = x.shape();
+        ensure!(shape.last() == Some(&self.cin), "input shape {shape:?}");
+        let bytes = bytes_of(&x)?;
+        let pixels = bytes.len() / self.cin;
+        let mut out_shape: TVec<usize> = shape.into();
+        *out_shape.last_mut().unwrap() = self.cout;
+        let mut out = Tensor::zero::<u8>(&out_shape)?;
+        {
+            let mut view = out.try_as_plain_ram_mut()?;
+            let o = view.as_slice_mut::<u8>()?;
+            self.run(bytes, pixels, o)?;
+        }
+        unsafe { out.set_datum_type(self.requant.out_dt) };
+        Ok(tvec!(out.into_tvalue()))
+    }
+}
+
+impl QPointwise {
+    /// Splits the pixels over breedcam's inference threads: [`RUNS_PER_THREAD`] runs of
+    /// whole panels per thread, each taken by whichever thread is free.
+    fn run(&self, x: &[u8], pixels: usize, out: &mut [u8]) -> TractResult<()> {
+        let r = self.pixels.r();
+        let panels = pixels.div_ceil(r);
+        let Some(pool) = pool::current().filter(|_| panels > 1) else {
+            return self.run_rows(x, out);
+        };
+        let runs = (pool.threads() * RUNS_PER_THREAD).min(panels);
+        let per = panels.div_ceil(runs) * r;
+        let runs = pixels.div_ceil(per);
+        let base = Shared(out.as_mut_ptr());
+        let failed = std::sync::Mutex::new(None);
+        pool.for_each(runs, &|run| {
+            let (p0, p1) = (run * per, ((run + 1) * per).min(pixels));
+            let xs = &x[p0 * self.cin..p1 * self.cin];
+            // SAFETY: runs write disjoint pixel ranges of `out`, which outlives `for_each`.
+            let o = unsafe {
+                std::slice::from_raw_parts_mut(base.at(p0 * self.cout), (p1 - p0) * self.cout)
+            };
+            if let Err(e) = self.run_rows(xs, o) {
+                *failed.lock().unwrap() = Some(e);
+            }
+        });
+        match failed.into_inner().unwrap() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+impl TypedOp for QPointwise {
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        ensure!(Q8::of(inputs[0].datum_type) == Some(self.input));
+        let shape = static_shape(inputs[0])?;
+        ensure!(shape.last() == Some(&self.cin), "input shape {shape:?}");
+        let mut out: TVec<usize> = shape.into();
+        *out.last_mut().unwrap() = self.cout;
+        Ok(tvec!(self.requant.out_dt.fact(out)))
+    }
+    as_op!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::pool::{with_pool, Pool};
+
+    fn bytes(n: usize, mut seed: u32) -> Vec<u8> {
+        (0..n)
+            .map(|_| {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (seed >> 24) as u8
+            })
+            .collect()
+    }
+
+    /// Against the obvious loop: odd channel counts (k not a multiple of 4, partial panels),
+    /// uint8 inputs (the flip), a kernel zero point (the fold), one pixel, many pixels, and
+    /// the same bytes on three threads.
+    #[test]
+    fn pointwise_matches_the_obvious_loop_on_every_thread_count() {
+        let cases = [
+            (1, 8, 16, Q8::I8, 0),
+            (37, 13, 29, Q8::U8, 120),
+            (81, 208, 1248, Q8::I8, 0),
+            (300, 24, 144, Q8::I8, 0),
+            (17, 3, 5, Q8::U8, 0),
+            (130, 96, 24, Q8::I8, -7),
+        ];
+        for (i, &(pixels, cin, cout, q, k0)) in cases.iter().enumerate() {
+            let xb = bytes(pixels * cin, 3 + i as u32);
+            let kernel: Vec<i8> = bytes(cin * cout, 50 + i as u32)
+                .iter()
+                .map(|&b| b as i8)
+                .collect();
+            let bias: Vec<i32> = (0..cout as i32).map(|v| v * 53 - 900).collect();
+            let x0 = if q == Q8::I8 { -5 } else { 131 };
+            let val = |b: u8| match q {
+                Q8::I8 => b as i8 as i32,
+                Q8::U8 => b as i32,
+            };
+            let mut acc = vec![0i32; pixels * cout];
+            for p in 0..pixels {
+                for o in 0..cout {
+                    acc[p * cout + o] = bias[o]
+                        + (0..cin)
+                            .map(|k| {
+                                (kernel[o * cin + k] as i32 - k0) * (val(xb[p * cin + k]) - x0)
+                            })
+                            .sum::<i32>();
+                }
+            }
+            let out_dt = match q {
+                Q8::I8 => i8::datum_type(),
+                Q8::U8 => u8::datum_type(),
+            };
+            let zp = if q == Q8::I8 { 3 } else { 128 };
+            // About +-50 steps: fine enough that a wrong accumulator shows, rarely saturated.
+            let spec = RequantSpec::new(
+                &[1.0 / (8.0 * cin as f32)],
+                1.0,
+                1.0,
+                cout,
+                zp,
+                (q.min(), q.max()),
+                out_dt,
+            )
+            .unwrap();
+            let mut want = vec![0u8; acc.len()];
+            spec.rows(&acc, &mut want, None);
+            let fold = (k0 != 0).then_some(KernelZeroPoint { k0, x0, input: q });
+            let op = QPointwise::new(cin, cout, &kernel, &bias, q, x0, spec, fold)
+                .unwrap()
+                .expect("a kernel for this build");
+            let mut got = vec![0u8; want.len()];
+            op.run(&xb, pixels, &mut got).unwrap();
+            assert_eq!(
+                got, want,
+                "case {i} ({pixels} px, {cin} -> {cout}) on one thread"
+            );
+            let mut threaded = vec![0u8; want.len()];
+            with_pool(Arc::new(Pool::new(3)), || {
+                op.run(&xb, pixels, &mut threaded).unwrap()
+            });
+            assert_eq!(threaded, want, "case {i} on three threads");
+        }
+    }
+}
