@@ -4,6 +4,7 @@
 mod committed;
 pub mod cpu;
 pub mod kernels;
+pub mod pool;
 pub mod tflite;
 
 use std::path::{Path, PathBuf};
@@ -409,7 +410,9 @@ impl Classifier {
         }
         let mut input = input;
         unsafe { input.set_datum_type(self.input.datum_type) };
-        let out = self.plan.run(tvec!(input.into_tvalue()))?;
+        let inputs = tvec!(input.into_tvalue());
+        // With several threads, the pool's helpers stay awake for the whole inference.
+        let out = pool::inference(|| self.plan.run(inputs))?;
         Ok(out
             .into_iter()
             .next()
@@ -489,9 +492,11 @@ pub fn tensor_bytes(t: &Tensor) -> Result<Vec<u8>, Error> {
     })
 }
 
-/// Use `n` threads for tract's matrix products from now on (1 = single-threaded).
+/// Use `n` inference threads from now on (1 = single-threaded): breedcam's pool for its own
+/// ops, tract's executor for tract's.
 pub fn set_threads(n: usize) {
     cpu::prepare();
+    pool::set_threads(n);
     use tract_linalg::multithread::{set_default_executor, Executor};
     set_default_executor(if n > 1 {
         Executor::multithread(n)

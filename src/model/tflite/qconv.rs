@@ -19,6 +19,7 @@
 use tract_core::internal::*;
 
 use super::ops::{bytes_of, static_shape, tensor_from_bytes, Window, Q8};
+use super::par::for_chunks;
 
 /// Per-channel requantization of i32 accumulators into an 8-bit tensor.
 #[derive(Clone, Debug)]
@@ -76,7 +77,12 @@ impl RequantSpec {
     }
 
     /// Requantizes pixels' accumulators (channels last) into `out`.
-    fn rows(&self, acc: &[i32], out: &mut [u8], fold: Option<(&KernelZeroPoint, &[u8])>) {
+    pub(super) fn rows(
+        &self,
+        acc: &[i32],
+        out: &mut [u8],
+        fold: Option<(&KernelZeroPoint, &[u8])>,
+    ) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2 (checked just above).
@@ -339,30 +345,6 @@ impl QDepthwise {
     }
 }
 
-/// Calls `f(index, item)` for each `len`-byte item of `out`, in order on this thread, or, when
-/// tract's executor has several threads (`--threads`), in about four runs of items per thread
-/// spread over them (finer splits cost more in hand-offs than they gain).
-fn for_chunks(out: &mut [u8], len: usize, f: impl Fn(usize, &mut [u8]) + Sync) {
-    use tract_linalg::multithread::{current_tract_executor, Executor};
-    match current_tract_executor() {
-        Executor::MultiThread(pool) => {
-            let items = out.len().div_ceil(len);
-            let per = items.div_ceil(pool.current_num_threads() * 4).max(1);
-            pool.install(|| {
-                use rayon::prelude::*;
-                out.par_chunks_mut(per * len)
-                    .enumerate()
-                    .for_each(|(run, o)| {
-                        for (k, item) in o.chunks_mut(len).enumerate() {
-                            f(run * per + k, item)
-                        }
-                    })
-            })
-        }
-        _ => out.chunks_mut(len).enumerate().for_each(|(i, o)| f(i, o)),
-    }
-}
-
 impl Op for QDepthwise {
     fn name(&self) -> StaticName {
         "breedcam.QDepthwise".into()
@@ -528,12 +510,10 @@ mod tests {
             assert_eq!(op.window.output, (oh, ow), "case {i}");
             let mut got = vec![0u8; want.len()];
             op.eval_bytes(&xb, &mut got);
-            // The same on three threads (rows spread over tract's executor).
+            // The same on three threads (rows spread over breedcam's pool).
             let mut threaded = vec![0u8; want.len()];
-            let pool = tract_linalg::multithread::Executor::multithread(3);
-            tract_linalg::multithread::multithread_tract_scope(pool, || {
-                op.eval_bytes(&xb, &mut threaded)
-            });
+            let pool = std::sync::Arc::new(crate::model::pool::Pool::new(3));
+            crate::model::pool::with_pool(pool, || op.eval_bytes(&xb, &mut threaded));
             assert_eq!(got, threaded, "case {i}: threads changed the result");
             for (j, (&g, &a)) in got.iter().zip(&want).enumerate() {
                 let expect = ((a as f64 / 64.0).round_ties_even() as i64 + zp as i64)

@@ -1,0 +1,344 @@
+//! breedcam's inference threads: a small fork-join pool whose helpers stay awake for the
+//! length of one inference and sleep between inferences.
+//!
+//! An inference is about 80 parallel steps (each convolution, depthwise convolution and
+//! residual add), 0.05 to 1.5 ms each. With rayon (tract's executor) a helper that found no
+//! work went to sleep after a short spin, and each step then paid for waking it again. In
+//! the 2-vCPU virtual machines here that wake-up costs tens of microseconds (an
+//! inter-processor interrupt to a halted vCPU goes through the hypervisor), and two threads
+//! ran EfficientNet-Lite2 at 0.7-0.85x of the one-thread time while two one-thread
+//! processes ran side by side at full speed each.
+//!
+//! Here the helpers spin, yielding the core on each turn, while an inference is running
+//! ([`hot`]), so a step's work is picked up within a microsecond, and block on a condition
+//! variable otherwise: no core is busy between frames. The caller takes tasks too. A second
+//! caller arriving while the pool is busy (the kiosk's frames in flight) runs its tasks on
+//! its own thread rather than waiting.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+
+/// One parallel step: `tasks` calls of `f(i)`.
+#[derive(Clone, Copy)]
+struct Job {
+    /// `&(dyn Fn(usize) + Sync)` with its lifetime erased; valid while the job is posted
+    /// (the poster waits for every helper that took it before returning).
+    f: *const (dyn Fn(usize) + Sync),
+    tasks: usize,
+}
+
+// SAFETY: the closure is Sync and outlives every use (see `Job::f`).
+unsafe impl Send for Job {}
+
+struct State {
+    job: Option<Job>,
+    /// Bumped for each posted job.
+    epoch: usize,
+    /// Helpers stop with the pool.
+    stop: bool,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    wake: Condvar,
+    /// Mirrors `state.epoch` for spinning helpers.
+    epoch: AtomicUsize,
+    /// Inferences running (helpers spin while non-zero).
+    hot: AtomicUsize,
+    next: AtomicUsize,
+    done: AtomicUsize,
+    /// Helpers inside the current job.
+    active: AtomicUsize,
+    /// Held by the one caller that owns the helpers for a job.
+    busy: AtomicBool,
+}
+
+/// `threads - 1` helper threads plus the calling thread.
+pub struct Pool {
+    shared: Arc<Shared>,
+    threads: usize,
+    helpers: Vec<std::thread::JoinHandle<()>>,
+}
+
+thread_local! {
+    static IS_HELPER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+impl Pool {
+    pub fn new(threads: usize) -> Pool {
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                job: None,
+                epoch: 0,
+                stop: false,
+            }),
+            wake: Condvar::new(),
+            epoch: AtomicUsize::new(0),
+            hot: AtomicUsize::new(0),
+            next: AtomicUsize::new(0),
+            done: AtomicUsize::new(0),
+            active: AtomicUsize::new(0),
+            busy: AtomicBool::new(false),
+        });
+        let helpers = (1..threads.max(1))
+            .map(|i| {
+                let s = shared.clone();
+                std::thread::Builder::new()
+                    .name(format!("breedcam-infer-{i}"))
+                    .spawn(move || helper(&s))
+                    .expect("spawning an inference thread")
+            })
+            .collect();
+        Pool {
+            shared,
+            threads: threads.max(1),
+            helpers,
+        }
+    }
+
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Calls `f(i)` for every `i < tasks`, spread over the pool; returns when all are done.
+    pub fn for_each(&self, tasks: usize, f: &(dyn Fn(usize) + Sync)) {
+        let s = &*self.shared;
+        if tasks <= 1
+            || self.helpers.is_empty()
+            || IS_HELPER.get()
+            || s.busy.swap(true, Ordering::Acquire)
+        {
+            (0..tasks).for_each(f);
+            return;
+        }
+        s.next.store(0, Ordering::Relaxed);
+        s.done.store(0, Ordering::Relaxed);
+        {
+            let mut st = s.state.lock().unwrap();
+            // SAFETY (lifetime erasure): the job is withdrawn and every helper that took it has
+            // left before this function returns.
+            let f: *const (dyn Fn(usize) + Sync) = unsafe { std::mem::transmute(f) };
+            st.job = Some(Job { f, tasks });
+            st.epoch += 1;
+            s.epoch.store(st.epoch, Ordering::Release);
+        }
+        if s.hot.load(Ordering::Relaxed) == 0 {
+            s.wake.notify_all();
+        }
+        run_tasks(s, f, tasks);
+        while s.done.load(Ordering::Acquire) < tasks {
+            std::hint::spin_loop();
+        }
+        s.state.lock().unwrap().job = None;
+        while s.active.load(Ordering::Acquire) > 0 {
+            std::hint::spin_loop();
+        }
+        s.busy.store(false, Ordering::Release);
+    }
+
+    /// Runs `f` (one inference) with the helpers awake.
+    pub fn hot<R>(&self, f: impl FnOnce() -> R) -> R {
+        let s = &*self.shared;
+        if s.hot.fetch_add(1, Ordering::AcqRel) == 0 {
+            // Take the lock so that a helper about to wait sees `hot` or gets the signal.
+            drop(s.state.lock().unwrap());
+            s.wake.notify_all();
+        }
+        struct Cool<'a>(&'a Shared);
+        impl Drop for Cool<'_> {
+            fn drop(&mut self) {
+                self.0.hot.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        let _cool = Cool(s);
+        f()
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.shared.state.lock().unwrap().stop = true;
+        self.shared.wake.notify_all();
+        for h in self.helpers.drain(..) {
+            let _ = h.join();
+        }
+    }
+}
+
+fn run_tasks(s: &Shared, f: &(dyn Fn(usize) + Sync), tasks: usize) {
+    loop {
+        let i = s.next.fetch_add(1, Ordering::Relaxed);
+        if i >= tasks {
+            return;
+        }
+        f(i);
+        s.done.fetch_add(1, Ordering::Release);
+    }
+}
+
+fn helper(s: &Shared) {
+    IS_HELPER.set(true);
+    let mut seen = 0;
+    loop {
+        // Spin (yielding) while an inference runs and no new job is posted.
+        while s.epoch.load(Ordering::Acquire) == seen && s.hot.load(Ordering::Acquire) > 0 {
+            std::thread::yield_now();
+        }
+        let job = {
+            let mut st = s.state.lock().unwrap();
+            loop {
+                if st.stop {
+                    return;
+                }
+                if st.epoch != seen {
+                    break;
+                }
+                if s.hot.load(Ordering::Acquire) > 0 {
+                    break;
+                }
+                st = s.wake.wait(st).unwrap();
+            }
+            if st.epoch == seen {
+                // Woken for an inference: back to spinning.
+                continue;
+            }
+            seen = st.epoch;
+            let job = st.job;
+            if job.is_some() {
+                s.active.fetch_add(1, Ordering::AcqRel);
+            }
+            job
+        };
+        if let Some(job) = job {
+            // SAFETY: the poster keeps the closure alive until `active` drops to zero.
+            let f = unsafe { &*job.f };
+            run_tasks(s, f, job.tasks);
+            s.active.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
+static POOL: Mutex<Option<Arc<Pool>>> = Mutex::new(None);
+
+/// Uses `n` inference threads from now on (1: none besides the caller).
+pub fn set_threads(n: usize) {
+    let mut p = POOL.lock().unwrap();
+    if p.as_ref().map(|p| p.threads()) != Some(n.max(1)) {
+        *p = (n > 1).then(|| Arc::new(Pool::new(n)));
+    }
+}
+
+thread_local! {
+    static OVERRIDE: std::cell::RefCell<Option<Arc<Pool>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The pool of this thread's [`with_pool`], else the one set by [`set_threads`], if more
+/// than one thread.
+pub fn current() -> Option<Arc<Pool>> {
+    if let Some(p) = OVERRIDE.with_borrow(|o| o.clone()) {
+        return Some(p);
+    }
+    POOL.lock().unwrap().clone()
+}
+
+/// Runs `f` with `pool` as this thread's pool (tests compare thread counts side by side).
+pub fn with_pool<R>(pool: Arc<Pool>, f: impl FnOnce() -> R) -> R {
+    let previous = OVERRIDE.replace(Some(pool));
+    struct Restore(Option<Option<Arc<Pool>>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            OVERRIDE.set(self.0.take().flatten());
+        }
+    }
+    let _restore = Restore(Some(previous));
+    f()
+}
+
+/// Runs one inference with the pool's helpers awake (if there is a pool).
+pub fn inference<R>(f: impl FnOnce() -> R) -> R {
+    match current() {
+        Some(p) => p.hot(f),
+        None => f(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_task_runs_once_on_several_threads_and_helpers_sleep_after() {
+        let pool = Pool::new(3);
+        for round in 0..200 {
+            let hits: Vec<AtomicUsize> = (0..37).map(|_| AtomicUsize::new(0)).collect();
+            let threads = Mutex::new(std::collections::HashSet::new());
+            let work = |i: usize| {
+                hits[i].fetch_add(1, Ordering::Relaxed);
+                threads.lock().unwrap().insert(std::thread::current().id());
+                // enough work that helpers get a share
+                let mut x = i as u64;
+                for _ in 0..20_000 {
+                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                }
+                std::hint::black_box(x);
+            };
+            if round % 2 == 0 {
+                pool.hot(|| pool.for_each(hits.len(), &work));
+            } else {
+                pool.for_each(hits.len(), &work);
+            }
+            assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 1));
+            if round == 199 {
+                assert!(threads.lock().unwrap().len() > 1, "no helper took a task");
+            }
+        }
+        // Not hot: helpers block on the condition variable instead of spinning.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let cpu = |pid: &str| -> u64 {
+            let stat = std::fs::read_to_string(format!("/proc/self/task/{pid}/stat")).unwrap();
+            let f: Vec<&str> = stat
+                .rsplit(')')
+                .next()
+                .unwrap()
+                .split_whitespace()
+                .collect();
+            f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+        };
+        let tids: Vec<String> = std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|t| {
+                std::fs::read_to_string(format!("/proc/self/task/{t}/comm"))
+                    .is_ok_and(|c| c.starts_with("breedcam-infer"))
+            })
+            .collect();
+        assert!(tids.len() >= 2, "helpers not found: {tids:?}");
+        let before: Vec<u64> = tids.iter().map(|t| cpu(t)).collect();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let after: Vec<u64> = tids.iter().map(|t| cpu(t)).collect();
+        for (b, a) in before.iter().zip(&after) {
+            assert!(a - b <= 2, "an idle helper used {} ticks in 300 ms", a - b);
+        }
+    }
+
+    #[test]
+    fn a_second_caller_runs_alone_instead_of_waiting() {
+        let pool = Arc::new(Pool::new(2));
+        let total = AtomicUsize::new(0);
+        std::thread::scope(|sc| {
+            for _ in 0..2 {
+                sc.spawn(|| {
+                    for _ in 0..100 {
+                        pool.for_each(16, &|i| {
+                            total.fetch_add(i, Ordering::Relaxed);
+                        });
+                    }
+                });
+            }
+        });
+        assert_eq!(
+            total.load(Ordering::Relaxed),
+            2 * 100 * (0..16).sum::<usize>()
+        );
+    }
+}
