@@ -5,21 +5,32 @@
 //! Environment: `INPUT=file` feeds raw input bytes (`breedcam tensor` writes them; zeros
 //! otherwise); `DUMP=1` prints the optimised graph; `DUMP_NODE=name` writes that node's
 //! output bytes to /tmp/node_$TAG.bin on the first run (for comparing two import paths);
-//! `THREADS=n` runs on tract's n-thread executor.
+//! `THREADS=n` runs on tract's n-thread executor; `PER_NODE=1` times each node apart; `THRASH=1` evicts the caches
+//! between runs; `LOAD_PROBE=1` prints where `main` was loaded (tools/aarch64-cost).
 use std::collections::HashMap;
 use std::time::Instant;
 use tract_core::internal::*;
 
 fn main() -> anyhow::Result<()> {
+    if std::env::var_os("LOAD_PROBE").is_some() {
+        // tools/aarch64-cost attributes instructions to symbols: it needs the load bias.
+        let f: fn() -> anyhow::Result<()> = main;
+        eprintln!("load probe: profile_ops::main at {:#x}", f as usize);
+    }
+    if let Some(n) = std::env::var("THREADS").ok().and_then(|v| v.parse().ok()) {
+        breedcam::model::set_threads(n);
+    }
+    // As breedcam runs a plan: with the inference threads awake.
+    breedcam::model::pool::inference(profile)
+}
+
+fn profile() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let path = args
         .get(1)
         .map(String::as_str)
         .unwrap_or("models/efficientnet_lite0_int8.tflite");
     let runs: usize = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(10);
-    if let Some(n) = std::env::var("THREADS").ok().and_then(|v| v.parse().ok()) {
-        breedcam::model::set_threads(n);
-    }
     let imported = breedcam::model::tflite::import(&std::fs::read(path)?)?;
     let fact = imported.model.input_fact(0)?.clone();
     let model = imported.model.into_optimized()?;
@@ -41,9 +52,16 @@ fn main() -> anyhow::Result<()> {
     }
     unsafe { input.set_datum_type(fact.datum_type) };
     let dump = std::env::var("DUMP_NODE").ok();
+    let per_node = std::env::var("PER_NODE").is_ok();
     let mut per_op: HashMap<String, (f64, usize)> = HashMap::new();
     let mut total = 0.0;
+    let mut thrash = std::env::var("THRASH").is_ok().then(|| vec![0u8; 32 << 20]);
     for run in 0..=runs {
+        if let Some(t) = thrash.as_mut() {
+            // Evict the caches between runs, as decoding and drawing a frame do in `bench`.
+            t.iter_mut().for_each(|b| *b = b.wrapping_add(run as u8));
+            std::hint::black_box(&t);
+        }
         let mut state = SimpleState::new(&plan)?;
         let t0 = Instant::now();
         let input = tvec!(input.clone().into_tvalue());
@@ -51,7 +69,12 @@ fn main() -> anyhow::Result<()> {
             let t = Instant::now();
             let r = tract_core::plan::eval(session, op_state, node, inputs);
             if run > 0 {
-                let e = per_op.entry(node.op.name().to_string()).or_default();
+                let key = if per_node {
+                    format!("{} {}", node.op.name(), node.name)
+                } else {
+                    node.op.name().to_string()
+                };
+                let e = per_op.entry(key).or_default();
                 e.0 += t.elapsed().as_secs_f64() * 1e3;
                 e.1 += 1;
             } else if let (Some(want), Ok(out)) = (&dump, &r) {

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 typedef uint64_t qemu_plugin_id_t;
 struct qemu_plugin_tb;
@@ -25,16 +27,47 @@ extern void qemu_plugin_register_vcpu_tb_exec_inline(struct qemu_plugin_tb *tb,
 extern void qemu_plugin_register_atexit_cb(qemu_plugin_id_t id, qemu_plugin_udata_cb_t cb,
                                            void *userdata);
 extern void qemu_plugin_outs(const char *string);
+extern uint64_t qemu_plugin_tb_vaddr(const struct qemu_plugin_tb *tb);
 
 __attribute__((visibility("default"))) int qemu_plugin_version = 1;
 
 /* One counter for all threads: benign races would undercount, so run one thread. */
 static uint64_t insns;
 
+/* With the plugin argument `tbs=FILE`: instructions per translated block as well, written to
+ * FILE as "start-address count" lines, for run.sh to attribute to symbols. Blocks live in
+ * fixed chunks, so the inline counters' addresses never move. */
+struct tb_count {
+    uint64_t vaddr;
+    uint64_t insns;
+};
+#define CHUNK 65536
+struct chunk {
+    struct tb_count tb[CHUNK];
+    size_t used;
+    struct chunk *next;
+};
+static struct chunk *chunks;
+static const char *tbs_file;
+
 static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
     (void)id;
-    qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &insns,
-                                             qemu_plugin_tb_n_insns(tb));
+    size_t n = qemu_plugin_tb_n_insns(tb);
+    qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &insns, n);
+    if (!tbs_file) {
+        return;
+    }
+    if (!chunks || chunks->used == CHUNK) {
+        struct chunk *c = calloc(1, sizeof *c);
+        if (!c) {
+            abort();
+        }
+        c->next = chunks;
+        chunks = c;
+    }
+    struct tb_count *t = &chunks->tb[chunks->used++];
+    t->vaddr = qemu_plugin_tb_vaddr(tb);
+    qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &t->insns, n);
 }
 
 static void at_exit(qemu_plugin_id_t id, void *p) {
@@ -43,14 +76,32 @@ static void at_exit(qemu_plugin_id_t id, void *p) {
     char buf[64];
     snprintf(buf, sizeof buf, "insns %" PRIu64 "\n", insns);
     qemu_plugin_outs(buf);
+    if (tbs_file) {
+        FILE *f = fopen(tbs_file, "w");
+        if (!f) {
+            qemu_plugin_outs("insn: cannot write the tbs file\n");
+            return;
+        }
+        for (struct chunk *c = chunks; c; c = c->next) {
+            for (size_t i = 0; i < c->used; i++) {
+                if (c->tb[i].insns) {
+                    fprintf(f, "%" PRIx64 " %" PRIu64 "\n", c->tb[i].vaddr, c->tb[i].insns);
+                }
+            }
+        }
+        fclose(f);
+    }
 }
 
 __attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t id,
                                                                const qemu_info_t *info,
                                                                int argc, char **argv) {
     (void)info;
-    (void)argc;
-    (void)argv;
+    for (int i = 0; i < argc; i++) {
+        if (strncmp(argv[i], "tbs=", 4) == 0) {
+            tbs_file = argv[i] + 4;
+        }
+    }
     qemu_plugin_register_vcpu_tb_trans_cb(id, tb_trans);
     qemu_plugin_register_atexit_cb(id, at_exit, NULL);
     return 0;
