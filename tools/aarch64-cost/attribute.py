@@ -12,8 +12,8 @@ import sys
 FAMILIES = [
     # the kernels are assembly: their inner labels (".packed_packed_loop_1_i8i8"...) are symbols
     ("tract int8 matmul kernel", r"^\.|mmm_i32|arm64simd_mmm|arm64fp16_mmm"),
-    ("breedcam pointwise (packing, tiling)", r"qpointwise"),
-    ("breedcam depthwise", r"QDepthwise"),
+    ("breedcam pointwise (packing, tiling)", r"qpointwise|pack_neon"),
+    ("breedcam depthwise", r"QDepthwise|dw_neon|LocalKey<T>::with$"),
     ("breedcam requantization", r"RequantSpec|qconv::Requant"),
     ("breedcam add / binary", r"ops::Binary|FixedAdd|BinKind"),
     ("tract packing, im2col", r"pack|im2col|Im2col|Patcher"),

@@ -13,8 +13,12 @@
 //! not in the table fails the load with its name and operator index, before anything runs.
 
 pub mod build;
+#[cfg(target_arch = "aarch64")]
+mod dw_neon;
 pub mod metadata;
 pub mod ops;
+#[cfg(target_arch = "aarch64")]
+mod pack_neon;
 pub mod par;
 pub mod qconv;
 pub mod qpointwise;

@@ -290,6 +290,19 @@ impl QDepthwise {
     /// Output row `oy` of image `b`.
     #[inline(always)]
     fn row_typed<const SIGNED: bool>(&self, x: &[u8], b: usize, oy: usize, out: &mut [u8]) {
+        ROW_SCRATCH.with_borrow_mut(|(acc, taps)| self.row_with::<SIGNED>(x, b, oy, out, acc, taps))
+    }
+
+    #[inline(always)]
+    fn row_with<const SIGNED: bool>(
+        &self,
+        x: &[u8],
+        b: usize,
+        oy: usize,
+        out: &mut [u8],
+        acc: &mut Vec<i32>,
+        taps: &mut Vec<(usize, usize)>,
+    ) {
         let [_, h, w, c] = self.window.input;
         let (kh, kw) = self.window.kernel;
         let (sh, sw) = self.window.strides;
@@ -298,11 +311,17 @@ impl QDepthwise {
         let (_, ow) = self.window.output;
         let x0 = self.input_zero_point as i16;
         let image = &x[b * h * w * c..][..h * w * c];
-        let mut acc = vec![0i32; c];
-        // (input offset, kernel offset) of each tap inside the image for this pixel.
-        let mut taps: Vec<(usize, usize)> = Vec::with_capacity(kh * kw);
+        acc.resize(c, 0);
         let blocks = c / BLOCK * BLOCK;
+        // The NEON block needs the zero point in the input's own type (TFLite's rule).
+        #[cfg(target_arch = "aarch64")]
+        let neon = if SIGNED {
+            i8::try_from(self.input_zero_point).is_ok()
+        } else {
+            u8::try_from(self.input_zero_point).is_ok()
+        };
         for ox in 0..ow {
+            // (input offset, kernel offset) of each tap inside the image for this pixel.
             taps.clear();
             for ky in 0..kh {
                 let Some(iy) = (oy * sh + ky * dh).checked_sub(pt).filter(|&y| y < h) else {
@@ -310,13 +329,33 @@ impl QDepthwise {
                 };
                 for kx in 0..kw {
                     if let Some(ix) = (ox * sw + kx * dw).checked_sub(pl).filter(|&x| x < w) {
-                        taps.push(((iy * w + ix) * c, (ky * kw + kx) * c));
+                        let tap = ((iy * w + ix) * c, (ky * kw + kx) * c);
+                        // What the unchecked NEON block relies on, checked once per pixel.
+                        assert!(tap.0 + c <= image.len() && tap.1 + c <= self.kernel.len());
+                        taps.push(tap);
                     }
                 }
             }
             for cb in (0..blocks).step_by(BLOCK) {
+                #[cfg(target_arch = "aarch64")]
+                if neon {
+                    // SAFETY: every tap was checked against the image and kernel above, and
+                    // cb + 16 <= c.
+                    let a = unsafe {
+                        super::dw_neon::block16::<SIGNED>(
+                            image,
+                            &self.kernel,
+                            taps,
+                            cb,
+                            self.input_zero_point,
+                            &self.bias[cb..cb + BLOCK],
+                        )
+                    };
+                    acc[cb..cb + BLOCK].copy_from_slice(&a);
+                    continue;
+                }
                 let mut a: [i32; BLOCK] = self.bias[cb..cb + BLOCK].try_into().unwrap();
-                for &(xo, ko) in &taps {
+                for &(xo, ko) in taps.iter() {
                     let xs: &[u8; BLOCK] = image[xo + cb..xo + cb + BLOCK].try_into().unwrap();
                     let ks: &[i16; BLOCK] =
                         self.kernel[ko + cb..ko + cb + BLOCK].try_into().unwrap();
@@ -333,16 +372,25 @@ impl QDepthwise {
             }
             for ch in blocks..c {
                 let mut a = self.bias[ch];
-                for &(xo, ko) in &taps {
+                for &(xo, ko) in taps.iter() {
                     let xb = image[xo + ch];
                     let xv = if SIGNED { xb as i8 as i16 } else { xb as i16 };
                     a += ((xv - x0) as i32) * (self.kernel[ko + ch] as i32);
                 }
                 acc[ch] = a;
             }
-            self.requant.row(&acc, &mut out[ox * c..][..c], 0);
+            self.requant.row(&acc[..c], &mut out[ox * c..][..c], 0);
         }
     }
+}
+
+/// One thread's accumulators and (input offset, kernel offset) taps for a depthwise row.
+type RowScratch = (Vec<i32>, Vec<(usize, usize)>);
+
+thread_local! {
+    /// Reused: no allocation per row once the widest layer has been seen.
+    static ROW_SCRATCH: std::cell::RefCell<RowScratch> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
 }
 
 impl Op for QDepthwise {

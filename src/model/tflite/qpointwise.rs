@@ -108,12 +108,26 @@ impl PixelPacking {
         let pb = self.panel_bytes(k);
         for (p, panel) in dst.chunks_exact_mut(pb).take(rows.div_ceil(r)).enumerate() {
             let live = r.min(rows - p * r);
+            #[cfg(target_arch = "aarch64")]
+            if live == 8 && matches!(self, PixelPacking::KOuter { r: 8, .. }) {
+                super::pack_neon::kouter8(&x[p * r * k..][..r * k], k, flip, panel);
+                continue;
+            }
             if live < r || !k.is_multiple_of(4) || matches!(self, PixelPacking::KOuter { .. }) {
                 panel.fill(0);
             }
             for lm in 0..live {
                 let row = &x[(p * r + lm) * k..][..k];
                 match self {
+                    PixelPacking::K4 { .. } if k.is_multiple_of(4) => {
+                        // Four bytes at a time: one 32-bit load, XOR and store each.
+                        let f = u32::from_ne_bytes([flip; 4]);
+                        for (kb, four) in row.chunks_exact(4).enumerate() {
+                            let v = u32::from_ne_bytes(four.try_into().unwrap()) ^ f;
+                            let at = kb * r * 4 + lm * 4;
+                            panel[at..at + 4].copy_from_slice(&v.to_ne_bytes());
+                        }
+                    }
                     PixelPacking::K4 { .. } => {
                         // out[(k/4)*r*4 + m*4 + k%4] = x[m][k]
                         for (kb, four) in row.chunks(4).enumerate() {

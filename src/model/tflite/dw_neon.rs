@@ -1,0 +1,67 @@
+//! The depthwise convolution's inner block in NEON: 16 channels of one output pixel over all
+//! its taps, as XNNPACK's Cortex-A72 depthwise kernels do it: the input minus its zero point
+//! widened to 16 bits in one instruction (`USUBL`/`SSUBL`), then 16-bit by 16-bit
+//! multiply-accumulates into 32-bit lanes (`SMLAL`, `SMLAL2`). Eight instructions per tap for
+//! 16 multiply-adds; LLVM's vectorisation of the portable loop took about 36 (it widened to
+//! 32 bits before subtracting and narrowed back). Exactly the portable loop's integers:
+//! `(x - x0)` is within [-255, 255] and every product and sum is the same i32 arithmetic.
+
+use std::arch::aarch64::*;
+
+/// `bias + sum over taps of (x[xo + cb + j] - x0) * kernel[ko + cb + j]`, j < 16. `x0` must
+/// be representable in the input's type (i8 when `SIGNED`, else u8).
+///
+/// # Safety
+/// Every tap must satisfy `xo + cb + 16 <= image.len()` and `ko + cb + 16 <= kernel.len()`
+/// (the caller checks each tap once per pixel rather than per block here).
+#[inline(always)]
+pub unsafe fn block16<const SIGNED: bool>(
+    image: &[u8],
+    kernel: &[i16],
+    taps: &[(usize, usize)],
+    cb: usize,
+    x0: i32,
+    bias: &[i32],
+) -> [i32; 16] {
+    let bias: &[i32; 16] = bias.try_into().expect("16 bias values");
+    // SAFETY: NEON is part of every aarch64 CPU; the loads stay in bounds by the contract.
+    unsafe {
+        let (xp, kp) = (image.as_ptr().add(cb), kernel.as_ptr().add(cb));
+        let mut a0 = vld1q_s32(bias.as_ptr());
+        let mut a1 = vld1q_s32(bias.as_ptr().add(4));
+        let mut a2 = vld1q_s32(bias.as_ptr().add(8));
+        let mut a3 = vld1q_s32(bias.as_ptr().add(12));
+        for &(xo, ko) in taps {
+            debug_assert!(xo + cb + 16 <= image.len() && ko + cb + 16 <= kernel.len());
+            let (xs, ks) = (xp.add(xo), kp.add(ko));
+            let (lo, hi) = if SIGNED {
+                let x = vld1q_s8(xs as *const i8);
+                let z = vdupq_n_s8(x0 as i8);
+                (
+                    vsubl_s8(vget_low_s8(x), vget_low_s8(z)),
+                    vsubl_high_s8(x, z),
+                )
+            } else {
+                let x = vld1q_u8(xs);
+                let z = vdupq_n_u8(x0 as u8);
+                // u8 - u8 wraps in 16 bits: read as i16 it is the exact difference.
+                (
+                    vreinterpretq_s16_u16(vsubl_u8(vget_low_u8(x), vget_low_u8(z))),
+                    vreinterpretq_s16_u16(vsubl_high_u8(x, z)),
+                )
+            };
+            let k0 = vld1q_s16(ks);
+            let k1 = vld1q_s16(ks.add(8));
+            a0 = vmlal_s16(a0, vget_low_s16(lo), vget_low_s16(k0));
+            a1 = vmlal_high_s16(a1, lo, k0);
+            a2 = vmlal_s16(a2, vget_low_s16(hi), vget_low_s16(k1));
+            a3 = vmlal_high_s16(a3, hi, k1);
+        }
+        let mut out = [0i32; 16];
+        vst1q_s32(out.as_mut_ptr(), a0);
+        vst1q_s32(out.as_mut_ptr().add(4), a1);
+        vst1q_s32(out.as_mut_ptr().add(8), a2);
+        vst1q_s32(out.as_mut_ptr().add(12), a3);
+        out
+    }
+}
