@@ -18,13 +18,12 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
-/// One parallel step: `tasks` calls of `f(i)`.
+/// One parallel step: `f(i)` for the tasks of `Shared::shares`.
 #[derive(Clone, Copy)]
 struct Job {
     /// `&(dyn Fn(usize) + Sync)` with its lifetime erased; valid while the job is posted
     /// (the poster waits for every helper that took it before returning).
     f: *const (dyn Fn(usize) + Sync),
-    tasks: usize,
 }
 
 // SAFETY: the closure is Sync and outlives every use (see `Job::f`).
@@ -45,7 +44,8 @@ struct Shared {
     epoch: AtomicUsize,
     /// Inferences running (helpers spin while non-zero).
     hot: AtomicUsize,
-    next: AtomicUsize,
+    /// Per thread (the caller is 0): the next task of its share and the end of the share.
+    shares: Vec<(AtomicUsize, AtomicUsize)>,
     done: AtomicUsize,
     /// Helpers inside the current job.
     active: AtomicUsize,
@@ -75,7 +75,9 @@ impl Pool {
             wake: Condvar::new(),
             epoch: AtomicUsize::new(0),
             hot: AtomicUsize::new(0),
-            next: AtomicUsize::new(0),
+            shares: (0..threads.max(1))
+                .map(|_| (AtomicUsize::new(0), AtomicUsize::new(0)))
+                .collect(),
             done: AtomicUsize::new(0),
             active: AtomicUsize::new(0),
             busy: AtomicBool::new(false),
@@ -85,7 +87,7 @@ impl Pool {
                 let s = shared.clone();
                 std::thread::Builder::new()
                     .name(format!("breedcam-infer-{i}"))
-                    .spawn(move || helper(&s))
+                    .spawn(move || helper(&s, i))
                     .expect("spawning an inference thread")
             })
             .collect();
@@ -111,21 +113,28 @@ impl Pool {
             (0..tasks).for_each(f);
             return;
         }
-        s.next.store(0, Ordering::Relaxed);
+        // Thread t starts on the t-th contiguous share of the tasks (the same pixel rows
+        // step after step, so its caches hold what the previous step wrote there), then
+        // takes what is left of the others'.
+        let n = s.shares.len();
+        for (t, (next, end)) in s.shares.iter().enumerate() {
+            next.store(t * tasks / n, Ordering::Relaxed);
+            end.store((t + 1) * tasks / n, Ordering::Relaxed);
+        }
         s.done.store(0, Ordering::Relaxed);
         {
             let mut st = s.state.lock().unwrap();
             // SAFETY (lifetime erasure): the job is withdrawn and every helper that took it has
             // left before this function returns.
             let f: *const (dyn Fn(usize) + Sync) = unsafe { std::mem::transmute(f) };
-            st.job = Some(Job { f, tasks });
+            st.job = Some(Job { f });
             st.epoch += 1;
             s.epoch.store(st.epoch, Ordering::Release);
         }
         if s.hot.load(Ordering::Relaxed) == 0 {
             s.wake.notify_all();
         }
-        run_tasks(s, f, tasks);
+        run_tasks(s, f, 0);
         while s.done.load(Ordering::Acquire) < tasks {
             std::hint::spin_loop();
         }
@@ -165,18 +174,23 @@ impl Drop for Pool {
     }
 }
 
-fn run_tasks(s: &Shared, f: &(dyn Fn(usize) + Sync), tasks: usize) {
-    loop {
-        let i = s.next.fetch_add(1, Ordering::Relaxed);
-        if i >= tasks {
-            return;
+fn run_tasks(s: &Shared, f: &(dyn Fn(usize) + Sync), me: usize) {
+    let n = s.shares.len();
+    for t in (0..n).map(|k| (me + k) % n) {
+        let (next, end) = &s.shares[t];
+        let end = end.load(Ordering::Relaxed);
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= end {
+                break;
+            }
+            f(i);
+            s.done.fetch_add(1, Ordering::Release);
         }
-        f(i);
-        s.done.fetch_add(1, Ordering::Release);
     }
 }
 
-fn helper(s: &Shared) {
+fn helper(s: &Shared, me: usize) {
     IS_HELPER.set(true);
     let mut seen = 0;
     loop {
@@ -212,7 +226,7 @@ fn helper(s: &Shared) {
         if let Some(job) = job {
             // SAFETY: the poster keeps the closure alive until `active` drops to zero.
             let f = unsafe { &*job.f };
-            run_tasks(s, f, job.tasks);
+            run_tasks(s, f, me);
             s.active.fetch_sub(1, Ordering::AcqRel);
         }
     }
