@@ -10,6 +10,8 @@ use serde::Serialize;
 use tract_core::internal::*;
 use tract_core::ops::matmul::optimized::OptMatMul;
 
+use super::tflite::qpointwise::QPointwise;
+
 /// One kernel and the number of matmul nodes of the plan that run on it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct KernelUse {
@@ -17,7 +19,8 @@ pub struct KernelUse {
     pub nodes: usize,
 }
 
-/// The kernels of every `OptMatMul` node, most used first (ties by name).
+/// The kernels of every `OptMatMul` and `breedcam.QPointwise` node, most used first (ties by
+/// name).
 pub fn matmul_kernels(model: &TypedModel) -> Vec<KernelUse> {
     let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
     for node in model.nodes() {
@@ -29,6 +32,9 @@ pub fn matmul_kernels(model: &TypedModel) -> Vec<KernelUse> {
             for n in names {
                 *counts.entry(n.to_string()).or_default() += 1;
             }
+        } else if let Some(pw) = node.op_as::<QPointwise>() {
+            // breedcam's pointwise convolutions call tract's kernels themselves.
+            *counts.entry(pw.kernel_name().to_string()).or_default() += 1;
         }
     }
     let mut v: Vec<KernelUse> = counts
