@@ -440,11 +440,11 @@ impl TypedOp for QDepthwise {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// A small deterministic generator (tests must not depend on a crate's RNG stream).
-    fn bytes(n: usize, mut seed: u32) -> Vec<u8> {
+    pub(in crate::model::tflite) fn bytes(n: usize, mut seed: u32) -> Vec<u8> {
         (0..n)
             .map(|_| {
                 seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);

@@ -484,17 +484,9 @@ impl TypedOp for QPointwise {
 
 #[cfg(test)]
 mod tests {
+    use super::super::qconv::tests::bytes;
     use super::*;
     use crate::model::pool::{with_pool, Pool};
-
-    fn bytes(n: usize, mut seed: u32) -> Vec<u8> {
-        (0..n)
-            .map(|_| {
-                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                (seed >> 24) as u8
-            })
-            .collect()
-    }
 
     /// Against the obvious loop: odd channel counts (k not a multiple of 4, partial panels),
     /// uint8 inputs (the flip), a kernel zero point (the fold), one pixel, many pixels, and
