@@ -283,9 +283,11 @@ mod tests {
     #[test]
     fn every_task_runs_once_on_several_threads_and_helpers_sleep_after() {
         let pool = Pool::new(3);
+        // Threads that ran a task, over all rounds (a busy machine may keep the helpers off
+        // the cores for a round or two).
+        let threads = Mutex::new(std::collections::HashSet::new());
         for round in 0..200 {
             let hits: Vec<AtomicUsize> = (0..37).map(|_| AtomicUsize::new(0)).collect();
-            let threads = Mutex::new(std::collections::HashSet::new());
             let work = |i: usize| {
                 hits[i].fetch_add(1, Ordering::Relaxed);
                 threads.lock().unwrap().insert(std::thread::current().id());
@@ -302,10 +304,8 @@ mod tests {
                 pool.for_each(hits.len(), &work);
             }
             assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 1));
-            if round == 199 {
-                assert!(threads.lock().unwrap().len() > 1, "no helper took a task");
-            }
         }
+        assert!(threads.lock().unwrap().len() > 1, "no helper took a task");
         // Not hot: helpers block on the condition variable instead of spinning.
         std::thread::sleep(std::time::Duration::from_millis(50));
         let cpu = |pid: &str| -> u64 {

@@ -793,9 +793,10 @@ impl<'m> Importer<'m> {
         self.activation(call, y, act)
     }
 
-    /// The fast 8-bit convolution: depthwise (multiplier 1) in [`QDepthwise`], anything else
-    /// as tract's `Conv` producing i32 accumulators followed by one [`Requant`] pass with the
-    /// fused activation's clamp. `None` when the tensors are not all 8-bit quantized.
+    /// The fast 8-bit convolution: depthwise (multiplier 1) in [`QDepthwise`], pointwise in
+    /// [`QPointwise`], anything else as tract's `Conv` producing i32 accumulators followed by
+    /// one [`Requant`] pass with the fused activation's clamp. `None` when the tensors are not
+    /// all 8-bit quantized.
     #[allow(clippy::too_many_arguments)]
     fn quantized_conv(
         &mut self,
@@ -901,10 +902,15 @@ impl<'m> Importer<'m> {
                 x0: xq.zero_point,
                 input: xq8,
             });
-            if pointwise && group == 1 {
-                let kbytes = bytes_of(&kernel).map_err(|e| tract_err(&e))?;
-                let kvals: Vec<i8> = kbytes.iter().map(|&b| b as i8).collect();
-                let op = QPointwise::new(
+            // On tract-linalg's kernels, tiled by breedcam, when this build has a kernel whose
+            // pixel packing breedcam writes; else tract's Conv and one Requant pass.
+            let on_kernels = if pointwise && group == 1 {
+                let kvals: Vec<i8> = bytes_of(&kernel)
+                    .map_err(|e| tract_err(&e))?
+                    .iter()
+                    .map(|&b| b as i8)
+                    .collect();
+                QPointwise::new(
                     c,
                     o,
                     &kvals,
@@ -914,34 +920,33 @@ impl<'m> Importer<'m> {
                     spec.clone(),
                     fold.clone(),
                 )
-                .map_err(|e| tract_err(&e))?;
-                if let Some(op) = op {
-                    let wire = self.node(call, "", op, &[x])?;
-                    if act == ActivationFunctionType::TANH {
-                        return self.activation(call, wire, act).map(Some);
-                    }
-                    return Ok(Some(wire));
-                }
-            }
-            let k0 = if fold.is_some() { 0 } else { k0 };
-            let inputs = vec![
-                x,
-                self.konst(call, "kernel", kernel)?,
-                self.konst(call, "bias", tensor1(&bias))?,
-                self.konst(call, "x0", tensor0(xq.zero_point))?,
-                self.konst(call, "xscale", tensor0(1f32))?,
-                self.konst(call, "k0", tensor0(k0))?,
-                self.konst(call, "kscale", tensor0(1f32))?,
-                self.konst(call, "y0", tensor0(0i32))?,
-                self.konst(call, "yscale", tensor0(1f32))?,
-            ];
-            let acc = self.node(call, ".acc", conv, &inputs)?;
-            let ins = if fold.is_some() {
-                vec![acc, x]
+                .map_err(|e| tract_err(&e))?
             } else {
-                vec![acc]
+                None
             };
-            self.node(call, "", Requant(spec, fold), &ins)?
+            if let Some(op) = on_kernels {
+                self.node(call, "", op, &[x])?
+            } else {
+                let k0 = if fold.is_some() { 0 } else { k0 };
+                let inputs = vec![
+                    x,
+                    self.konst(call, "kernel", kernel)?,
+                    self.konst(call, "bias", tensor1(&bias))?,
+                    self.konst(call, "x0", tensor0(xq.zero_point))?,
+                    self.konst(call, "xscale", tensor0(1f32))?,
+                    self.konst(call, "k0", tensor0(k0))?,
+                    self.konst(call, "kscale", tensor0(1f32))?,
+                    self.konst(call, "y0", tensor0(0i32))?,
+                    self.konst(call, "yscale", tensor0(1f32))?,
+                ];
+                let acc = self.node(call, ".acc", conv, &inputs)?;
+                let ins = if fold.is_some() {
+                    vec![acc, x]
+                } else {
+                    vec![acc]
+                };
+                self.node(call, "", Requant(spec, fold), &ins)?
+            }
         };
         if act == ActivationFunctionType::TANH {
             return self.activation(call, wire, act).map(Some);
