@@ -297,7 +297,7 @@ impl QPointwise {
             };
             let a = &mut s.packed[slot].1;
             let need = block.div_ceil(self.pixels.r()) * self.pixels.panel_bytes(self.cin);
-            if a.packed.len() < need || a.fact.k != self.cin {
+            if a.packed.len() < need {
                 // SAFETY: the blob is written by `pack` before the kernel reads it.
                 a.packed = Arc::new(unsafe {
                     Blob::new_for_size_and_align(need.max(a.packed.len()), self.pixels.align())
