@@ -16,6 +16,17 @@
 //! that have the penalty, before tract first probes the CPU. A `TRACT_CPU_ISA` in the
 //! environment wins over this (set it to `+avx2` to keep the AVX2 kernel).
 
+/// Whether breedcam's own AVX2 kernel runs the pointwise layers (src/model/tflite/pw_avx2.rs):
+/// on the CPUs with the transition penalty, unless `BREEDCAM_POINTWISE=tract` asks for
+/// tract's kernel (the steered one, or whatever `TRACT_CPU_ISA` selects).
+pub fn own_avx2_pointwise() -> bool {
+    static OWN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *OWN.get_or_init(|| {
+        let tract = std::env::var("BREEDCAM_POINTWISE").is_ok_and(|v| v == "tract");
+        !tract && transition_penalty()
+    })
+}
+
 /// What [`prepare`] did, for reports.
 pub fn steering() -> Option<&'static str> {
     *STEERED.get_or_init(decide)

@@ -20,6 +20,7 @@ pub mod ops;
 #[cfg(target_arch = "aarch64")]
 mod pack_neon;
 pub mod par;
+pub mod pw_avx2;
 pub mod qconv;
 pub mod qpointwise;
 

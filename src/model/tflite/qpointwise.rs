@@ -36,6 +36,7 @@ use tract_linalg::BinOp;
 
 use super::ops::{bytes_of, static_shape, Q8};
 use super::par::Shared;
+use super::pw_avx2;
 use super::qconv::{KernelZeroPoint, RequantSpec};
 use crate::model::pool;
 
@@ -167,6 +168,9 @@ impl PixelPacking {
 #[derive(Default)]
 struct Scratch {
     packed: Vec<(PixelPacking, EagerPackedInput)>,
+    /// breedcam's AVX2 kernel: the pixel block as i16, and its accumulators.
+    wide: Vec<i16>,
+    acc32: Vec<i32>,
     acc: Option<Tensor>,
     mmm: Option<Box<dyn ScratchSpace>>,
 }
@@ -182,6 +186,24 @@ pub struct QPointwise {
     pub cout: usize,
     /// The int8 kernel, `[cout][cin]` (kept for equality and reports).
     kernel: Vec<i8>,
+    engine: Engine,
+    flip: u8,
+    input: Q8,
+    requant: RequantSpec,
+    fold: Option<KernelZeroPoint>,
+}
+
+/// What computes the i32 accumulators of a block of pixels.
+#[derive(Clone, Debug)]
+enum Engine {
+    /// One of tract-linalg's int8 kernels.
+    Tract(TractMatmul),
+    /// breedcam's AVX2 kernel, on the CPUs where tract's AVX2 kernel faults (pw_avx2.rs).
+    Avx2(pw_avx2::Weights),
+}
+
+#[derive(Clone, Debug)]
+struct TractMatmul {
     mmm: Box<dyn MatMatMul>,
     packing: usize,
     pixels: PixelPacking,
@@ -189,22 +211,43 @@ pub struct QPointwise {
     weights: Box<dyn MMMInputValue>,
     /// `bias - x0' * sum_k w`, per output channel (x0' the zero point after the flip).
     bias: Arc<Tensor>,
-    flip: u8,
-    input: Q8,
-    requant: RequantSpec,
-    fold: Option<KernelZeroPoint>,
+}
+
+/// Name of breedcam's AVX2 kernel in reports.
+const AVX2_KERNEL: &str = "breedcam_avx2_i16madd_6x16";
+
+impl Engine {
+    fn name(&self) -> &str {
+        match self {
+            Engine::Tract(t) => t.mmm.name(),
+            Engine::Avx2(_) => AVX2_KERNEL,
+        }
+    }
+
+    /// Pixels per panel: runs and blocks are cut at multiples of it.
+    fn r(&self) -> usize {
+        match self {
+            Engine::Tract(t) => t.pixels.r(),
+            Engine::Avx2(_) => pw_avx2::MR,
+        }
+    }
+}
+
+impl PartialEq for Engine {
+    fn eq(&self, o: &Self) -> bool {
+        match (self, o) {
+            (Engine::Tract(a), Engine::Tract(b)) => {
+                (a.mmm.name(), a.packing, &a.bias) == (b.mmm.name(), b.packing, &b.bias)
+            }
+            (Engine::Avx2(a), Engine::Avx2(b)) => a == b,
+            _ => false,
+        }
+    }
 }
 
 impl PartialEq for QPointwise {
     fn eq(&self, o: &Self) -> bool {
-        (
-            self.cin,
-            self.cout,
-            &self.kernel,
-            self.mmm.name(),
-            self.packing,
-        ) == (o.cin, o.cout, &o.kernel, o.mmm.name(), o.packing)
-            && self.bias == o.bias
+        (self.cin, self.cout, &self.kernel, &self.engine) == (o.cin, o.cout, &o.kernel, &o.engine)
             && (self.flip, self.input, &self.requant, &self.fold)
                 == (o.flip, o.input, &o.requant, &o.fold)
     }
@@ -226,15 +269,37 @@ impl QPointwise {
         requant: RequantSpec,
         fold: Option<KernelZeroPoint>,
     ) -> TractResult<Option<QPointwise>> {
+        super::super::cpu::prepare();
+        let own = super::super::cpu::own_avx2_pointwise();
+        Self::on(
+            cin,
+            cout,
+            kernel,
+            bias,
+            input,
+            input_zero_point,
+            requant,
+            fold,
+            own,
+        )
+    }
+
+    /// [`QPointwise::new`] on breedcam's AVX2 kernel (`own_avx2`) or on tract's.
+    #[allow(clippy::too_many_arguments)]
+    fn on(
+        cin: usize,
+        cout: usize,
+        kernel: &[i8],
+        bias: &[i32],
+        input: Q8,
+        input_zero_point: i32,
+        requant: RequantSpec,
+        fold: Option<KernelZeroPoint>,
+        own_avx2: bool,
+    ) -> TractResult<Option<QPointwise>> {
         ensure!(cin > 0 && cout > 0, "empty pointwise convolution");
         ensure!(kernel.len() == cin * cout && bias.len() == cout);
         ensure!(requant.scale.len() == cout);
-        super::super::cpu::prepare();
-        let Some((mmm, packing, pixels)) = pick_kernel(cin, cout) else {
-            return Ok(None);
-        };
-        let kt = Tensor::from_shape(&[cout, cin], kernel)?;
-        let weights = mmm.packings()[packing].1.prepare_one(&kt, 1, 0)?;
         let flip = match input {
             Q8::I8 => 0,
             Q8::U8 => 0x80,
@@ -248,15 +313,27 @@ impl QPointwise {
                 b.wrapping_sub(x0.wrapping_mul(sum))
             })
             .collect();
+        let engine = if own_avx2 {
+            Engine::Avx2(pw_avx2::Weights::new(cin, cout, kernel, &bias))
+        } else {
+            let Some((mmm, packing, pixels)) = pick_kernel(cin, cout) else {
+                return Ok(None);
+            };
+            let kt = Tensor::from_shape(&[cout, cin], kernel)?;
+            let weights = mmm.packings()[packing].1.prepare_one(&kt, 1, 0)?;
+            Engine::Tract(TractMatmul {
+                mmm,
+                packing,
+                pixels,
+                weights,
+                bias: Arc::new(tensor1(&bias)),
+            })
+        };
         Ok(Some(QPointwise {
             cin,
             cout,
             kernel: kernel.to_vec(),
-            mmm,
-            packing,
-            pixels,
-            weights,
-            bias: Arc::new(tensor1(&bias)),
+            engine,
             flip,
             input,
             requant,
@@ -266,12 +343,12 @@ impl QPointwise {
 
     /// The matmul kernel this node runs on.
     pub fn kernel_name(&self) -> &str {
-        self.mmm.name()
+        self.engine.name()
     }
 
     /// Pixels per block: whole panels, about [`TILE_ACC_BYTES`] of accumulators.
     fn block(&self) -> usize {
-        let r = self.pixels.r();
+        let r = self.engine.r();
         (TILE_ACC_BYTES / (4 * self.cout) / r).max(1) * r
     }
 
@@ -284,27 +361,64 @@ impl QPointwise {
     }
 
     fn run_rows_here(&self, x: &[u8], out: &mut [u8]) -> TractResult<()> {
+        match &self.engine {
+            Engine::Tract(t) => self.run_tract(t, x, out),
+            Engine::Avx2(w) => {
+                self.run_avx2(w, x, out);
+                Ok(())
+            }
+        }
+    }
+
+    /// Block by block on breedcam's AVX2 kernel: pack the pixels as i16, accumulate from the
+    /// bias, requantize.
+    fn run_avx2(&self, w: &pw_avx2::Weights, x: &[u8], out: &mut [u8]) {
+        let pixels = x.len() / self.cin;
+        let block = self.block();
+        SCRATCH.with_borrow_mut(|s| {
+            let need = block * w.pixel_len();
+            if s.wide.len() < need {
+                s.wide.resize(need, 0);
+            }
+            if s.acc32.len() < block * self.cout {
+                s.acc32.resize(block * self.cout, 0);
+            }
+            for start in (0..pixels).step_by(block) {
+                let rows = block.min(pixels - start);
+                let xs = &x[start * self.cin..][..rows * self.cin];
+                pw_avx2::pack(xs, rows, self.cin, self.flip, &mut s.wide);
+                let accs = &mut s.acc32[..rows * self.cout];
+                pw_avx2::matmul(w, &s.wide, rows, accs);
+                let o = &mut out[start * self.cout..][..rows * self.cout];
+                let fold = self.fold.as_ref().map(|kz| (kz, xs));
+                self.requant.rows(accs, o, fold);
+            }
+        })
+    }
+
+    /// Block by block on a tract kernel.
+    fn run_tract(&self, t: &TractMatmul, x: &[u8], out: &mut [u8]) -> TractResult<()> {
         let pixels = x.len() / self.cin;
         let block = self.block();
         SCRATCH.with_borrow_mut(|s| {
             let s = &mut *s;
-            let slot = match s.packed.iter().position(|(p, _)| *p == self.pixels) {
+            let slot = match s.packed.iter().position(|(p, _)| *p == t.pixels) {
                 Some(i) => i,
                 None => {
-                    s.packed.push((self.pixels.clone(), self.empty_packed()));
+                    s.packed.push((t.pixels.clone(), t.empty_packed(self.cin)));
                     s.packed.len() - 1
                 }
             };
             let a = &mut s.packed[slot].1;
-            let need = block.div_ceil(self.pixels.r()) * self.pixels.panel_bytes(self.cin);
+            let need = block.div_ceil(t.pixels.r()) * t.pixels.panel_bytes(self.cin);
             if a.packed.len() < need {
                 // SAFETY: the blob is written by `pack` before the kernel reads it.
                 a.packed = Arc::new(unsafe {
-                    Blob::new_for_size_and_align(need.max(a.packed.len()), self.pixels.align())
+                    Blob::new_for_size_and_align(need.max(a.packed.len()), t.pixels.align())
                 });
             }
             a.fact.k = self.cin;
-            a.panel_bytes = self.pixels.panel_bytes(self.cin);
+            a.panel_bytes = t.pixels.panel_bytes(self.cin);
             let acc_len = block * self.cout;
             if s.acc.as_ref().is_none_or(|t| t.len() < acc_len) {
                 s.acc = Some(Tensor::zero::<i32>(&[acc_len])?);
@@ -312,35 +426,35 @@ impl QPointwise {
             let acc = s.acc.as_mut().unwrap();
             if s.mmm
                 .as_ref()
-                .is_none_or(|sc| !unsafe { self.mmm.can_use_scratch_space(&**sc) })
+                .is_none_or(|sc| !unsafe { t.mmm.can_use_scratch_space(&**sc) })
             {
-                s.mmm = Some(unsafe { self.mmm.allocate_scratch_space() });
+                s.mmm = Some(unsafe { t.mmm.allocate_scratch_space() });
             }
             let scratch = s.mmm.as_mut().unwrap();
             for start in (0..pixels).step_by(block) {
                 let rows = block.min(pixels - start);
                 let xs = &x[start * self.cin..][..rows * self.cin];
                 let blob = Arc::get_mut(&mut a.packed).context("packed pixels shared")?;
-                self.pixels
+                t.pixels
                     .pack(xs, rows, self.cin, self.flip, blob.as_bytes_mut());
                 a.mn = rows;
                 a.fact.mn = rows.to_dim();
                 let store = unsafe {
-                    self.mmm
+                    t.mmm
                         .c_from_data_and_strides(4, self.cout as isize, 1)
                         .wrap(&acc.view())
                 };
                 let specs = [
                     FusedSpec::AddMatMul {
                         a: AsInputValue::Borrowed(&*a),
-                        b: AsInputValue::Borrowed(&*self.weights),
-                        packing: self.packing,
+                        b: AsInputValue::Borrowed(&*t.weights),
+                        packing: t.packing,
                     },
-                    FusedSpec::BinPerCol(self.bias.view(), BinOp::Add),
+                    FusedSpec::BinPerCol(t.bias.view(), BinOp::Add),
                     FusedSpec::Store(store),
                 ];
                 unsafe {
-                    self.mmm
+                    t.mmm
                         .run_with_scratch_space(rows, self.cout, &mut **scratch, &specs)?
                 };
                 let accs = &acc.try_as_plain_ram()?.as_slice::<i32>()?[..rows * self.cout];
@@ -351,17 +465,19 @@ impl QPointwise {
             Ok(())
         })
     }
+}
 
-    fn empty_packed(&self) -> EagerPackedInput {
+impl TractMatmul {
+    fn empty_packed(&self, cin: usize) -> EagerPackedInput {
         EagerPackedInput {
             fact: PackedExoticFact {
                 format: self.pixels.format(),
                 mn: 0.to_dim(),
-                k: self.cin,
+                k: cin,
             },
             // SAFETY: empty; sized before first use.
             packed: Arc::new(unsafe { Blob::new_for_size_and_align(0, self.pixels.align()) }),
-            panel_bytes: self.pixels.panel_bytes(self.cin),
+            panel_bytes: self.pixels.panel_bytes(cin),
             mn: 0,
         }
     }
@@ -410,7 +526,7 @@ impl Op for QPointwise {
             "{} -> {} channels on {}",
             self.cin,
             self.cout,
-            self.mmm.name()
+            self.engine.name()
         )])
     }
     op_as_typed_op!();
@@ -442,7 +558,7 @@ impl QPointwise {
     /// Splits the pixels over breedcam's inference threads: [`RUNS_PER_THREAD`] runs of
     /// whole panels per thread, each taken by whichever thread is free.
     fn run(&self, x: &[u8], pixels: usize, out: &mut [u8]) -> TractResult<()> {
-        let r = self.pixels.r();
+        let r = self.engine.r();
         let panels = pixels.div_ceil(r);
         let Some(pool) = pool::current().filter(|_| panels > 1) else {
             return self.run_rows(x, out);
@@ -487,6 +603,15 @@ mod tests {
     use super::super::qconv::tests::bytes;
     use super::*;
     use crate::model::pool::{with_pool, Pool};
+
+    /// tract's kernel, and breedcam's AVX2 kernel where the CPU can run it.
+    fn engines() -> Vec<bool> {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            return vec![false, true];
+        }
+        vec![false]
+    }
 
     /// Against the obvious loop: odd channel counts (k not a multiple of 4, partial panels),
     /// uint8 inputs (the flip), a kernel zero point (the fold), one pixel, many pixels, and
@@ -543,20 +668,24 @@ mod tests {
             let mut want = vec![0u8; acc.len()];
             spec.rows(&acc, &mut want, None);
             let fold = (k0 != 0).then_some(KernelZeroPoint { k0, x0, input: q });
-            let op = QPointwise::new(cin, cout, &kernel, &bias, q, x0, spec, fold)
-                .unwrap()
-                .expect("a kernel for this build");
-            let mut got = vec![0u8; want.len()];
-            op.run(&xb, pixels, &mut got).unwrap();
-            assert_eq!(
-                got, want,
-                "case {i} ({pixels} px, {cin} -> {cout}) on one thread"
-            );
-            let mut threaded = vec![0u8; want.len()];
-            with_pool(Arc::new(Pool::new(3)), || {
-                op.run(&xb, pixels, &mut threaded).unwrap()
-            });
-            assert_eq!(threaded, want, "case {i} on three threads");
+            for own in engines() {
+                let (spec, fold) = (spec.clone(), fold.clone());
+                let op = QPointwise::on(cin, cout, &kernel, &bias, q, x0, spec, fold, own)
+                    .unwrap()
+                    .expect("a kernel for this build");
+                let name = op.kernel_name().to_string();
+                let mut got = vec![0u8; want.len()];
+                op.run(&xb, pixels, &mut got).unwrap();
+                assert_eq!(
+                    got, want,
+                    "case {i} ({pixels} px, {cin} -> {cout}) on {name}, one thread"
+                );
+                let mut threaded = vec![0u8; want.len()];
+                with_pool(Arc::new(Pool::new(3)), || {
+                    op.run(&xb, pixels, &mut threaded).unwrap()
+                });
+                assert_eq!(threaded, want, "case {i} on {name}, three threads");
+            }
         }
     }
 }
