@@ -13,6 +13,8 @@
 //! not in the table fails the load with its name and operator index, before anything runs.
 
 pub mod build;
+#[cfg(target_arch = "x86_64")]
+mod dw_avx2;
 #[cfg(target_arch = "aarch64")]
 mod dw_neon;
 pub mod metadata;

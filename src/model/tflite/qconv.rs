@@ -264,33 +264,33 @@ impl QDepthwise {
     }
 
     fn row_dispatch(&self, x: &[u8], b: usize, oy: usize, out: &mut [u8]) {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2 (checked just above).
-            unsafe { self.row_avx2(x, b, oy, out) };
-            return;
-        }
-        self.row(x, b, oy, out)
+        // The feature dispatch sits inside the thread-local access: `LocalKey::with` is
+        // generic code compiled for the baseline CPU, and a loop inlined into its closure
+        // from an AVX2 function came out as SSE2, four channels at a time.
+        ROW_SCRATCH.with_borrow_mut(|(acc, taps)| {
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2 (checked just above).
+                unsafe { self.row_avx2(x, b, oy, out, (acc, taps)) };
+                return;
+            }
+            self.row(x, b, oy, out, (acc, taps), false)
+        })
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn row_avx2(&self, x: &[u8], b: usize, oy: usize, out: &mut [u8]) {
-        self.row(x, b, oy, out)
+    unsafe fn row_avx2(&self, x: &[u8], b: usize, oy: usize, out: &mut [u8], s: Bufs<'_>) {
+        self.row(x, b, oy, out, s, true)
     }
 
     #[inline(always)]
-    fn row(&self, x: &[u8], b: usize, oy: usize, out: &mut [u8]) {
+    /// `avx2`: the caller runs with AVX2 enabled and checked (`dw_avx2` may be used).
+    fn row(&self, x: &[u8], b: usize, oy: usize, out: &mut [u8], s: Bufs<'_>, avx2: bool) {
         match self.input {
-            Q8::I8 => self.row_typed::<true>(x, b, oy, out),
-            Q8::U8 => self.row_typed::<false>(x, b, oy, out),
+            Q8::I8 => self.row_with::<true>(x, b, oy, out, s, avx2),
+            Q8::U8 => self.row_with::<false>(x, b, oy, out, s, avx2),
         }
-    }
-
-    /// Output row `oy` of image `b`.
-    #[inline(always)]
-    fn row_typed<const SIGNED: bool>(&self, x: &[u8], b: usize, oy: usize, out: &mut [u8]) {
-        ROW_SCRATCH.with_borrow_mut(|(acc, taps)| self.row_with::<SIGNED>(x, b, oy, out, acc, taps))
     }
 
     #[inline(always)]
@@ -300,9 +300,11 @@ impl QDepthwise {
         b: usize,
         oy: usize,
         out: &mut [u8],
-        acc: &mut Vec<i32>,
-        taps: &mut Vec<(usize, usize)>,
+        (acc, taps): Bufs<'_>,
+        avx2: bool,
     ) {
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = avx2;
         let [_, h, w, c] = self.window.input;
         let (kh, kw) = self.window.kernel;
         let (sh, sw) = self.window.strides;
@@ -330,7 +332,7 @@ impl QDepthwise {
                 for kx in 0..kw {
                     if let Some(ix) = (ox * sw + kx * dw).checked_sub(pl).filter(|&x| x < w) {
                         let tap = ((iy * w + ix) * c, (ky * kw + kx) * c);
-                        // What the unchecked NEON block relies on, checked once per pixel.
+                        // What the unchecked SIMD blocks rely on, checked once per pixel.
                         assert!(tap.0 + c <= image.len() && tap.1 + c <= self.kernel.len());
                         taps.push(tap);
                     }
@@ -348,6 +350,23 @@ impl QDepthwise {
                             taps,
                             cb,
                             self.input_zero_point,
+                            &self.bias[cb..cb + BLOCK],
+                        )
+                    };
+                    acc[cb..cb + BLOCK].copy_from_slice(&a);
+                    continue;
+                }
+                #[cfg(target_arch = "x86_64")]
+                if avx2 {
+                    // SAFETY: `avx2` says the CPU has it (row_dispatch); every tap was
+                    // checked against the image and kernel above, and cb + 16 <= c.
+                    let a = unsafe {
+                        super::dw_avx2::block16::<SIGNED>(
+                            image,
+                            &self.kernel,
+                            taps,
+                            cb,
+                            x0,
                             &self.bias[cb..cb + BLOCK],
                         )
                     };
@@ -386,6 +405,8 @@ impl QDepthwise {
 
 /// One thread's accumulators and (input offset, kernel offset) taps for a depthwise row.
 type RowScratch = (Vec<i32>, Vec<(usize, usize)>);
+/// The same, borrowed for one row.
+type Bufs<'a> = (&'a mut Vec<i32>, &'a mut Vec<(usize, usize)>);
 
 thread_local! {
     /// Reused: no allocation per row once the widest layer has been seen.
