@@ -15,6 +15,10 @@
 //! instruction sets tract dispatches on, through tract's `TRACT_CPU_ISA` knob, on the CPUs
 //! that have the penalty, before tract first probes the CPU. A `TRACT_CPU_ISA` in the
 //! environment wins over this (set it to `+avx2` to keep the AVX2 kernel).
+//!
+//! The 128-bit kernel still left EfficientNet-Lite2 at 4.5x TFLite XNNPACK on an AMD EPYC
+//! (Zen 3), so on the same CPUs the pointwise layers run on breedcam's own AVX2 kernel
+//! ([`own_avx2_pointwise`], src/model/tflite/pw_avx2.rs); tract keeps the 3x3 stem.
 
 /// Whether breedcam's own AVX2 kernel runs the pointwise layers (src/model/tflite/pw_avx2.rs):
 /// on the CPUs with the transition penalty, unless `BREEDCAM_POINTWISE=tract` asks for

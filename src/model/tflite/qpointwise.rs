@@ -20,6 +20,10 @@
 //! transitions per tile), which `perf` put at about 70 % of its time on this project's Xeon
 //! (docs/avx2-cliff.md); the 16x16 kernel has no legacy-SSE instruction.
 //!
+//! On the x86-64 CPUs where tract's AVX2 kernel faults (`cpu.rs`), the accumulators come from
+//! breedcam's own AVX2 kernel instead (pw_avx2.rs); tiling, threads and requantization are the
+//! same.
+//!
 //! Results are bit-identical to the tract path: the same integer matmul, the activation zero
 //! point folded into the bias (`bias - x0 * sum(w)`, exact in i32), the same [`RequantSpec`].
 
