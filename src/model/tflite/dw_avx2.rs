@@ -55,27 +55,29 @@ pub unsafe fn block16<const SIGNED: bool>(
         let ((x1, k1), (x2, k2)) = (pair[0], pair[1]);
         let (xa, xb) = (widen(x1), widen(x2));
         let (ka, kb) = (kernel16(k1), kernel16(k2));
-        let xl = _mm256_unpacklo_epi16(xa, xb);
-        let xh = _mm256_unpackhi_epi16(xa, xb);
-        let kl = _mm256_unpacklo_epi16(ka, kb);
-        let kh = _mm256_unpackhi_epi16(ka, kb);
-        lo = _mm256_add_epi32(lo, _mm256_madd_epi16(xl, kl));
-        hi = _mm256_add_epi32(hi, _mm256_madd_epi16(xh, kh));
+        madd_taps(&mut lo, &mut hi, (xa, xb), (ka, kb));
     }
     if let [(x1, k1)] = *pairs.remainder() {
         // The odd tap, paired with zeros.
         let zero = _mm256_setzero_si256();
-        let (xa, ka) = (widen(x1), kernel16(k1));
-        let xl = _mm256_unpacklo_epi16(xa, zero);
-        let xh = _mm256_unpackhi_epi16(xa, zero);
-        let kl = _mm256_unpacklo_epi16(ka, zero);
-        let kh = _mm256_unpackhi_epi16(ka, zero);
-        lo = _mm256_add_epi32(lo, _mm256_madd_epi16(xl, kl));
-        hi = _mm256_add_epi32(hi, _mm256_madd_epi16(xh, kh));
+        madd_taps(&mut lo, &mut hi, (widen(x1), zero), (kernel16(k1), zero));
     }
     let mut out = [0i32; 16];
     let o = out.as_mut_ptr() as *mut __m256i;
     _mm256_storeu_si256(o, _mm256_permute2x128_si256::<0x20>(lo, hi));
     _mm256_storeu_si256(o.add(1), _mm256_permute2x128_si256::<0x31>(lo, hi));
     out
+}
+
+/// Adds two taps' products of 16 channels: `x.0 * k.0 + x.1 * k.1` per channel, into `lo`
+/// (channels 0-3, 8-11) and `hi` (4-7, 12-15).
+#[inline]
+#[target_feature(enable = "avx2")]
+fn madd_taps(lo: &mut __m256i, hi: &mut __m256i, x: (__m256i, __m256i), k: (__m256i, __m256i)) {
+    let xl = _mm256_unpacklo_epi16(x.0, x.1);
+    let xh = _mm256_unpackhi_epi16(x.0, x.1);
+    let kl = _mm256_unpacklo_epi16(k.0, k.1);
+    let kh = _mm256_unpackhi_epi16(k.0, k.1);
+    *lo = _mm256_add_epi32(*lo, _mm256_madd_epi16(xl, kl));
+    *hi = _mm256_add_epi32(*hi, _mm256_madd_epi16(xh, kh));
 }

@@ -169,33 +169,19 @@ unsafe fn matmul_avx2(w: &Weights, x: &[i16], rows: usize, acc: &mut [i32]) {
             let live = MR.min(rows - p);
             let xp = x.as_ptr().add(p * len);
             let out = acc.as_mut_ptr().add(p * w.cout + co0);
-            if two {
-                tile::<2>(
-                    w.k2,
-                    xp,
-                    len,
-                    wp,
-                    group_len,
-                    bp,
-                    out,
-                    w.cout,
-                    live,
-                    w.cout - co0,
-                );
-            } else {
-                tile::<1>(
-                    w.k2,
-                    xp,
-                    len,
-                    wp,
-                    group_len,
-                    bp,
-                    out,
-                    w.cout,
-                    live,
-                    w.cout - co0,
-                );
-            }
+            let run = if two { tile::<2> } else { tile::<1> };
+            run(
+                w.k2,
+                xp,
+                len,
+                wp,
+                group_len,
+                bp,
+                out,
+                w.cout,
+                live,
+                w.cout - co0,
+            );
             p += MR;
         }
         g += if two { 2 } else { 1 };
