@@ -284,8 +284,8 @@ impl QDepthwise {
         self.row(x, b, oy, out, s, true)
     }
 
-    #[inline(always)]
     /// `avx2`: the caller runs with AVX2 enabled and checked (`dw_avx2` may be used).
+    #[inline(always)]
     fn row(&self, x: &[u8], b: usize, oy: usize, out: &mut [u8], s: Bufs<'_>, avx2: bool) {
         match self.input {
             Q8::I8 => self.row_with::<true>(x, b, oy, out, s, avx2),

@@ -172,9 +172,9 @@ impl PixelPacking {
 #[derive(Default)]
 struct Scratch {
     packed: Vec<(PixelPacking, EagerPackedInput)>,
-    /// breedcam's AVX2 kernel: the pixel block as i16, and its accumulators.
+    /// breedcam's AVX2 kernel: the pixel block as i16.
     wide: Vec<i16>,
-    acc32: Vec<i32>,
+    /// The block's i32 accumulators (either engine).
     acc: Option<Tensor>,
     mmm: Option<Box<dyn ScratchSpace>>,
 }
@@ -367,16 +367,13 @@ impl QPointwise {
     fn run_rows_here(&self, x: &[u8], out: &mut [u8]) -> TractResult<()> {
         match &self.engine {
             Engine::Tract(t) => self.run_tract(t, x, out),
-            Engine::Avx2(w) => {
-                self.run_avx2(w, x, out);
-                Ok(())
-            }
+            Engine::Avx2(w) => self.run_avx2(w, x, out),
         }
     }
 
     /// Block by block on breedcam's AVX2 kernel: pack the pixels as i16, accumulate from the
     /// bias, requantize.
-    fn run_avx2(&self, w: &pw_avx2::Weights, x: &[u8], out: &mut [u8]) {
+    fn run_avx2(&self, w: &pw_avx2::Weights, x: &[u8], out: &mut [u8]) -> TractResult<()> {
         let pixels = x.len() / self.cin;
         let block = self.block();
         SCRATCH.with_borrow_mut(|s| {
@@ -384,19 +381,19 @@ impl QPointwise {
             if s.wide.len() < need {
                 s.wide.resize(need, 0);
             }
-            if s.acc32.len() < block * self.cout {
-                s.acc32.resize(block * self.cout, 0);
-            }
+            let mut tile = acc_tile(&mut s.acc, block * self.cout)?.try_as_plain_ram_mut()?;
+            let tile = tile.as_slice_mut::<i32>()?;
             for start in (0..pixels).step_by(block) {
                 let rows = block.min(pixels - start);
                 let xs = &x[start * self.cin..][..rows * self.cin];
                 pw_avx2::pack(xs, rows, self.cin, self.flip, &mut s.wide);
-                let accs = &mut s.acc32[..rows * self.cout];
+                let accs = &mut tile[..rows * self.cout];
                 pw_avx2::matmul(w, &s.wide, rows, accs);
                 let o = &mut out[start * self.cout..][..rows * self.cout];
                 let fold = self.fold.as_ref().map(|kz| (kz, xs));
                 self.requant.rows(accs, o, fold);
             }
+            Ok(())
         })
     }
 
@@ -423,11 +420,7 @@ impl QPointwise {
             }
             a.fact.k = self.cin;
             a.panel_bytes = t.pixels.panel_bytes(self.cin);
-            let acc_len = block * self.cout;
-            if s.acc.as_ref().is_none_or(|t| t.len() < acc_len) {
-                s.acc = Some(Tensor::zero::<i32>(&[acc_len])?);
-            }
-            let acc = s.acc.as_mut().unwrap();
+            let acc = acc_tile(&mut s.acc, block * self.cout)?;
             if s.mmm
                 .as_ref()
                 .is_none_or(|sc| !unsafe { t.mmm.can_use_scratch_space(&**sc) })
@@ -469,6 +462,14 @@ impl QPointwise {
             Ok(())
         })
     }
+}
+
+/// The thread's i32 accumulator tile, grown to at least `len` values.
+fn acc_tile(acc: &mut Option<Tensor>, len: usize) -> TractResult<&mut Tensor> {
+    if acc.as_ref().is_none_or(|t| t.len() < len) {
+        *acc = Some(Tensor::zero::<i32>(&[len])?);
+    }
+    Ok(acc.as_mut().unwrap())
 }
 
 impl TractMatmul {
