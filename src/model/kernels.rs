@@ -10,6 +10,7 @@ use serde::Serialize;
 use tract_core::internal::*;
 use tract_core::ops::matmul::optimized::OptMatMul;
 
+use super::tflite::qim2col::QIm2col;
 use super::tflite::qpointwise::QPointwise;
 
 /// One kernel and the number of matmul nodes of the plan that run on it.
@@ -19,7 +20,7 @@ pub struct KernelUse {
     pub nodes: usize,
 }
 
-/// The kernels of every `OptMatMul` and `breedcam.QPointwise` node, most used first (ties by
+/// The kernels of every `OptMatMul`, `breedcam.QPointwise` and `breedcam.QIm2col` node, most used first (ties by
 /// name).
 pub fn matmul_kernels(model: &TypedModel) -> Vec<KernelUse> {
     let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
@@ -35,6 +36,10 @@ pub fn matmul_kernels(model: &TypedModel) -> Vec<KernelUse> {
         } else if let Some(pw) = node.op_as::<QPointwise>() {
             // breedcam's pointwise convolutions call tract's kernels themselves.
             *counts.entry(pw.kernel_name().to_string()).or_default() += 1;
+        } else if let Some(conv) = node.op_as::<QIm2col>() {
+            *counts
+                .entry(conv.matmul.kernel_name().to_string())
+                .or_default() += 1;
         }
     }
     let mut v: Vec<KernelUse> = counts

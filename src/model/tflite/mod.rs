@@ -24,6 +24,7 @@ mod pack_neon;
 pub mod par;
 pub mod pw_avx2;
 pub mod qconv;
+pub mod qim2col;
 pub mod qpointwise;
 
 use std::collections::{BTreeMap, HashMap};
@@ -39,6 +40,7 @@ use ops::{
     QParams8, Quantize, Softmax, UnaryF32, Window, Q8,
 };
 use qconv::{KernelZeroPoint, QDepthwise, Requant, RequantSpec};
+use qim2col::QIm2col;
 use qpointwise::QPointwise;
 
 /// Largest element count accepted for one tensor (a 4096x4096x4 f32 image is 64 M):
@@ -898,23 +900,25 @@ impl<'m> Importer<'m> {
                 Q8::I8 => (kernel.clone(), kq.zero_point),
             };
             // A pointwise convolution's kernel zero point is cheaper in Requant (see
-            // KernelZeroPoint) than in tract.
+            // KernelZeroPoint) than in tract; so is a gathered one's (QIm2col).
             let pointwise = (kh, kw) == (1, 1) && strides == (1, 1);
-            let fold = (pointwise && k0 != 0).then_some(KernelZeroPoint {
+            let fold = (group == 1 && k0 != 0).then_some(KernelZeroPoint {
                 k0,
                 x0: xq.zero_point,
                 input: xq8,
             });
             // On tract-linalg's kernels, tiled by breedcam, when this build has a kernel whose
-            // pixel packing breedcam writes; else tract's Conv and one Requant pass.
-            let on_kernels = if pointwise && group == 1 {
+            // pixel packing breedcam writes (other group-1 convolutions gather their patches
+            // first); else tract's Conv and one Requant pass.
+            let on_kernels = if group == 1 {
                 let kvals: Vec<i8> = bytes_of(&kernel)
                     .map_err(|e| tract_err(&e))?
                     .iter()
                     .map(|&b| b as i8)
                     .collect();
+                // OHWI: each output channel's [kh][kw][c] is one patch-ordered row.
                 QPointwise::new(
-                    c,
+                    kh * kw * c,
                     o,
                     &kvals,
                     &bias,
@@ -928,7 +932,14 @@ impl<'m> Importer<'m> {
                 None
             };
             if let Some(op) = on_kernels {
-                self.node(call, "", op, &[x])?
+                if pointwise {
+                    self.node(call, "", op, &[x])?
+                } else {
+                    let window = Window::new(input, (kh, kw), strides, dilations, same)
+                        .map_err(|e| ImportError::Invalid(format!("{e:#}")))?;
+                    let op = QIm2col::new(window, xq.zero_point, op).map_err(|e| tract_err(&e))?;
+                    self.node(call, "", op, &[x])?
+                }
             } else {
                 let k0 = if fold.is_some() { 0 } else { k0 };
                 let inputs = vec![

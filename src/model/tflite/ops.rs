@@ -123,6 +123,23 @@ pub fn tensor_from_bytes(dt: DatumType, shape: &[usize], bytes: &[u8]) -> TractR
     Ok(t)
 }
 
+/// A new tensor of 8-bit datum type `dt` whose bytes `fill` writes, every one of them: no
+/// zeroing before and no copy after (`vec![0; n]` then [`tensor_from_bytes`] cost a memset
+/// and a memcpy of each output on the inference thread while the pool's helpers waited).
+pub fn filled_u8(
+    dt: DatumType,
+    shape: &[usize],
+    fill: impl FnOnce(&mut [u8]) -> TractResult<()>,
+) -> TractResult<Tensor> {
+    ensure!(Q8::of(dt).is_some(), "not an 8-bit type: {dt:?}");
+    // SAFETY: u8 has no invalid bit patterns; `fill` writes every byte before anything
+    // reads the tensor, and on error the tensor is dropped unread.
+    let mut t = unsafe { Tensor::uninitialized::<u8>(shape)? };
+    fill(t.try_as_plain_ram_mut()?.as_slice_mut::<u8>()?)?;
+    unsafe { t.set_datum_type(dt) };
+    Ok(t)
+}
+
 /// The shape of a fact, which must be fully known (breedcam imports static shapes only).
 pub fn static_shape(fact: &TypedFact) -> TractResult<&[usize]> {
     fact.shape.as_concrete().context("static shapes only")
@@ -319,19 +336,19 @@ impl EvalOp for Binary {
                 {
                     let (x, y) = (bytes_of(&a)?, bytes_of(&b)?);
                     let (lo, hi) = self.clamp;
-                    let mut out = vec![0u8; x.len()];
-                    // 16 KiB per item: a residual add is one pass over memory.
-                    let per = 16 * 1024;
-                    super::par::for_chunks(&mut out, per, |i, o| {
-                        let (x, y) = (&x[i * per..][..o.len()], &y[i * per..][..o.len()]);
-                        for ((o, &x), &y) in o.iter_mut().zip(x).zip(y) {
-                            let v = fixed.apply(qa.value(x), qb.value(y));
-                            *o = qo.to_byte(v.clamp(lo, hi));
-                        }
-                    });
-                    return Ok(tvec!(
-                        tensor_from_bytes(self.out_dt, &shape, &out)?.into_tvalue()
-                    ));
+                    let out = filled_u8(self.out_dt, &shape, |out| {
+                        // 16 KiB per item: a residual add is one pass over memory.
+                        let per = 16 * 1024;
+                        super::par::for_chunks(out, per, |i, o| {
+                            let (x, y) = (&x[i * per..][..o.len()], &y[i * per..][..o.len()]);
+                            for ((o, &x), &y) in o.iter_mut().zip(x).zip(y) {
+                                let v = fixed.apply(qa.value(x), qb.value(y));
+                                *o = qo.to_byte(v.clamp(lo, hi));
+                            }
+                        });
+                        Ok(())
+                    })?;
+                    return Ok(tvec!(out.into_tvalue()));
                 }
                 let av =
                     tract_core::ndarray::ArrayViewD::from_shape(IxDyn(a.shape()), bytes_of(&a)?)?;

@@ -18,7 +18,7 @@
 
 use tract_core::internal::*;
 
-use super::ops::{bytes_of, static_shape, tensor_from_bytes, Window, Q8};
+use super::ops::{bytes_of, filled_u8, static_shape, Window, Q8};
 use super::par::for_chunks;
 
 /// Per-channel requantization of i32 accumulators into an 8-bit tensor.
@@ -197,20 +197,18 @@ impl EvalOp for Requant {
             (None, None) => None,
             _ => bail!("Requant: input count does not match its kernel zero point"),
         };
-        let mut out = vec![0u8; acc.len()];
-        // 64 pixels per call of `rows`, to amortise its CPU-feature dispatch.
-        let per = 64;
-        for_chunks(&mut out, per * c, |i, o| {
-            let a = &acc[i * per * c..][..o.len()];
-            let xs = x.map(|(kz, bytes, cin)| (kz, &bytes[i * per * cin..][..o.len() / c * cin]));
-            self.0.rows(a, o, xs);
-        });
-        Ok(tvec!(tensor_from_bytes(
-            self.0.out_dt,
-            acc_t.shape(),
-            &out
-        )?
-        .into_tvalue()))
+        let out = filled_u8(self.0.out_dt, acc_t.shape(), |out| {
+            // 64 pixels per call of `rows`, to amortise its CPU-feature dispatch.
+            let per = 64;
+            for_chunks(out, per * c, |i, o| {
+                let a = &acc[i * per * c..][..o.len()];
+                let xs =
+                    x.map(|(kz, bytes, cin)| (kz, &bytes[i * per * cin..][..o.len() / c * cin]));
+                self.0.rows(a, o, xs);
+            });
+            Ok(())
+        })?;
+        Ok(tvec!(out.into_tvalue()))
     }
 }
 
@@ -436,14 +434,11 @@ impl EvalOp for QDepthwise {
         let bytes = bytes_of(&x)?;
         let [n, _, _, c] = self.window.input;
         let (oh, ow) = self.window.output;
-        let mut out = vec![0u8; n * oh * ow * c];
-        self.eval_bytes(bytes, &mut out);
-        Ok(tvec!(tensor_from_bytes(
-            self.requant.out_dt,
-            &[n, oh, ow, c],
-            &out
-        )?
-        .into_tvalue()))
+        let out = filled_u8(self.requant.out_dt, &[n, oh, ow, c], |out| {
+            self.eval_bytes(bytes, out);
+            Ok(())
+        })?;
+        Ok(tvec!(out.into_tvalue()))
     }
 }
 

@@ -290,7 +290,7 @@ impl QPointwise {
 
     /// [`QPointwise::new`] on breedcam's AVX2 kernel (`own_avx2`) or on tract's.
     #[allow(clippy::too_many_arguments)]
-    fn on(
+    pub(super) fn on(
         cin: usize,
         cout: usize,
         kernel: &[i8],
@@ -345,6 +345,16 @@ impl QPointwise {
         }))
     }
 
+    /// The input's 8-bit type.
+    pub fn input(&self) -> Q8 {
+        self.input
+    }
+
+    /// The output's datum type.
+    pub fn out_dt(&self) -> DatumType {
+        self.requant.out_dt
+    }
+
     /// The matmul kernel this node runs on.
     pub fn kernel_name(&self) -> &str {
         self.engine.name()
@@ -358,7 +368,7 @@ impl QPointwise {
 
     /// Convolves `x` (`pixels * cin` bytes) into `out` (`pixels * cout` bytes) on this
     /// thread, one block at a time.
-    fn run_rows(&self, x: &[u8], out: &mut [u8]) -> TractResult<()> {
+    pub(super) fn run_rows(&self, x: &[u8], out: &mut [u8]) -> TractResult<()> {
         use tract_linalg::multithread::{multithread_tract_scope, Executor};
         // The kernel call must not fan out over tract's own pool from inside a run.
         multithread_tract_scope(Executor::SingleThread, || self.run_rows_here(x, out))
@@ -548,13 +558,9 @@ impl EvalOp for QPointwise {
         let pixels = bytes.len() / self.cin;
         let mut out_shape: TVec<usize> = shape.into();
         *out_shape.last_mut().unwrap() = self.cout;
-        let mut out = Tensor::zero::<u8>(&out_shape)?;
-        {
-            let mut view = out.try_as_plain_ram_mut()?;
-            let o = view.as_slice_mut::<u8>()?;
-            self.run(bytes, pixels, o)?;
-        }
-        unsafe { out.set_datum_type(self.requant.out_dt) };
+        let out = super::ops::filled_u8(self.requant.out_dt, &out_shape, |o| {
+            self.run(bytes, pixels, o)
+        })?;
         Ok(tvec!(out.into_tvalue()))
     }
 }
@@ -563,10 +569,26 @@ impl QPointwise {
     /// Splits the pixels over breedcam's inference threads: [`RUNS_PER_THREAD`] runs of
     /// whole panels per thread, each taken by whichever thread is free.
     fn run(&self, x: &[u8], pixels: usize, out: &mut [u8]) -> TractResult<()> {
+        let cin = self.cin;
+        self.run_split(pixels, out, |p0, p1, o| {
+            self.run_rows(&x[p0 * cin..p1 * cin], o)
+        })
+    }
+
+    /// Cuts `pixels` output pixels into runs of whole panels (one run on one thread, else
+    /// [`RUNS_PER_THREAD`] per inference thread) and calls `rows(p0, p1, out)` for each,
+    /// `out` being that run's `(p1 - p0) * cout` output bytes. `rows` computes the run with
+    /// [`QPointwise::run_rows`] from wherever its input comes from.
+    pub(super) fn run_split(
+        &self,
+        pixels: usize,
+        out: &mut [u8],
+        rows: impl Fn(usize, usize, &mut [u8]) -> TractResult<()> + Sync,
+    ) -> TractResult<()> {
         let r = self.engine.r();
         let panels = pixels.div_ceil(r);
         let Some(pool) = pool::current().filter(|_| panels > 1) else {
-            return self.run_rows(x, out);
+            return rows(0, pixels, out);
         };
         let runs = (pool.threads() * RUNS_PER_THREAD).min(panels);
         let per = panels.div_ceil(runs) * r;
@@ -575,12 +597,11 @@ impl QPointwise {
         let failed = std::sync::Mutex::new(None);
         pool.for_each(runs, &|run| {
             let (p0, p1) = (run * per, ((run + 1) * per).min(pixels));
-            let xs = &x[p0 * self.cin..p1 * self.cin];
             // SAFETY: runs write disjoint pixel ranges of `out`, which outlives `for_each`.
             let o = unsafe {
                 std::slice::from_raw_parts_mut(base.at(p0 * self.cout), (p1 - p0) * self.cout)
             };
-            if let Err(e) = self.run_rows(xs, o) {
+            if let Err(e) = rows(p0, p1, o) {
                 *failed.lock().unwrap() = Some(e);
             }
         });
@@ -604,13 +625,13 @@ impl TypedOp for QPointwise {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::qconv::tests::bytes;
     use super::*;
     use crate::model::pool::{with_pool, Pool};
 
     /// tract's kernel, and breedcam's AVX2 kernel where the CPU can run it.
-    fn engines() -> Vec<bool> {
+    pub(in crate::model::tflite) fn engines() -> Vec<bool> {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             return vec![false, true];
