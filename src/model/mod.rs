@@ -1,6 +1,7 @@
 //! The classifier: a TFLite model imported by [`tflite`], optimised by tract, with the
 //! labels and input normalisation that go with it.
 
+pub mod affinity;
 mod committed;
 pub mod cpu;
 pub mod kernels;

@@ -14,9 +14,15 @@
 //! variable otherwise: no core is busy between frames. The caller takes tasks too. A second
 //! caller arriving while the pool is busy (the kiosk's frames in flight) runs its tasks on
 //! its own thread rather than waiting.
+//!
+//! Where the process may use at least as many CPUs as there are inference threads, helper
+//! `i` is pinned to the `i`-th allowed CPU and the inferring thread is kept off the helpers'
+//! CPUs while it infers (`affinity.rs` says why; `BREEDCAM_PIN_THREADS=0` turns it off).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
+
+use super::affinity;
 
 /// One parallel step: `f(i)` for the tasks of `Shared::shares`.
 #[derive(Clone, Copy)]
@@ -58,6 +64,29 @@ pub struct Pool {
     shared: Arc<Shared>,
     threads: usize,
     helpers: Vec<std::thread::JoinHandle<()>>,
+    placement: Option<Placement>,
+}
+
+/// Where the threads run when they are pinned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Placement {
+    /// Helper `i + 1`'s CPU.
+    pub helpers: Vec<usize>,
+    /// The CPUs an inferring caller is kept on: the allowed ones no helper has.
+    pub caller: Vec<usize>,
+}
+
+impl Placement {
+    /// One CPU per helper and at least one for the caller out of `allowed`, or `None`.
+    fn of(allowed: &[usize], threads: usize) -> Option<Placement> {
+        if threads < 2 || allowed.len() < threads {
+            return None;
+        }
+        Some(Placement {
+            helpers: allowed[1..threads].to_vec(),
+            caller: [&allowed[..1], &allowed[threads..]].concat(),
+        })
+    }
 }
 
 thread_local! {
@@ -66,6 +95,10 @@ thread_local! {
 
 impl Pool {
     pub fn new(threads: usize) -> Pool {
+        let pin = std::env::var("BREEDCAM_PIN_THREADS").map_or(true, |v| v != "0");
+        let placement = pin
+            .then(|| Placement::of(&affinity::allowed(), threads))
+            .flatten();
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 job: None,
@@ -85,9 +118,15 @@ impl Pool {
         let helpers = (1..threads.max(1))
             .map(|i| {
                 let s = shared.clone();
+                let cpu = placement.as_ref().map(|p| p.helpers[i - 1]);
                 std::thread::Builder::new()
                     .name(format!("breedcam-infer-{i}"))
-                    .spawn(move || helper(&s, i))
+                    .spawn(move || {
+                        if let Some(cpu) = cpu {
+                            affinity::set(&[cpu]);
+                        }
+                        helper(&s, i)
+                    })
                     .expect("spawning an inference thread")
             })
             .collect();
@@ -95,11 +134,17 @@ impl Pool {
             shared,
             threads: threads.max(1),
             helpers,
+            placement,
         }
     }
 
     pub fn threads(&self) -> usize {
         self.threads
+    }
+
+    /// The CPUs of the helpers and of an inferring caller, if pinned.
+    pub fn placement(&self) -> Option<&Placement> {
+        self.placement.as_ref()
     }
 
     /// Calls `f(i)` for every `i < tasks`, spread over the pool; returns when all are done.
@@ -148,6 +193,11 @@ impl Pool {
     /// Runs `f` (one inference) with the helpers awake.
     pub fn hot<R>(&self, f: impl FnOnce() -> R) -> R {
         let s = &*self.shared;
+        // Off the helpers' CPUs before waking them (the guard restores on return).
+        let _placed = self
+            .placement
+            .as_ref()
+            .and_then(|p| affinity::restrict(&p.caller));
         if s.hot.fetch_add(1, Ordering::AcqRel) == 0 {
             // Take the lock so that a helper about to wait sees `hot` or gets the signal.
             drop(s.state.lock().unwrap());
@@ -333,6 +383,60 @@ mod tests {
         for (b, a) in before.iter().zip(&after) {
             assert!(a - b <= 2, "an idle helper used {} ticks in 300 ms", a - b);
         }
+    }
+
+    #[test]
+    fn each_helper_gets_a_cpu_of_its_own_and_the_caller_the_rest() {
+        let p = Placement::of(&[0, 2, 4, 6], 3).unwrap();
+        assert_eq!(p.helpers, vec![2, 4]);
+        assert_eq!(p.caller, vec![0, 6]);
+        assert_eq!(Placement::of(&[0, 1], 2).unwrap().caller, vec![0]);
+        // More threads than CPUs, or no helpers: nothing is pinned.
+        assert_eq!(Placement::of(&[0, 1], 3), None);
+        assert_eq!(Placement::of(&[0, 1, 2, 3], 1), None);
+    }
+
+    #[test]
+    fn pinned_helpers_run_on_their_cpu_and_the_caller_off_it_while_inferring() {
+        let allowed = affinity::allowed();
+        let pool = Pool::new(2);
+        let Some(placement) = pool.placement().cloned() else {
+            // Fewer than two CPUs here (or Linux refused to say): nothing may be pinned.
+            assert!(allowed.len() < 2, "{allowed:?} but no placement");
+            return;
+        };
+        assert_eq!(placement.helpers, vec![allowed[1]]);
+        // (helper?, the CPUs the thread running the task may use)
+        let seen = Mutex::new(std::collections::HashSet::new());
+        for _ in 0..200 {
+            pool.hot(|| {
+                pool.for_each(8, &|_| {
+                    seen.lock()
+                        .unwrap()
+                        .insert((IS_HELPER.get(), affinity::allowed()));
+                    let mut x = 1u64;
+                    for _ in 0..20_000 {
+                        x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                    }
+                    std::hint::black_box(x);
+                })
+            });
+            if seen.lock().unwrap().len() == 2 {
+                break;
+            }
+        }
+        let seen = seen.into_inner().unwrap();
+        assert!(
+            seen.contains(&(true, placement.helpers.clone())),
+            "{seen:?}"
+        );
+        assert!(
+            seen.contains(&(false, placement.caller.clone())),
+            "{seen:?}"
+        );
+        assert_eq!(seen.len(), 2, "{seen:?}");
+        // Back on all of its CPUs once the inference is over.
+        assert_eq!(affinity::allowed(), allowed);
     }
 
     #[test]
