@@ -92,7 +92,13 @@ fn profile() -> anyhow::Result<()> {
     v.sort_by(|a, b| b.1 .0.total_cmp(&a.1 .0));
     println!("total {:.1} ms/run over {runs} runs", total / runs as f64);
     for (name, (ms, n)) in v {
-        println!("{:>8.2} ms {:>5} nodes  {name}", ms / runs as f64, n / runs);
+        // Per node, the small ones need microseconds.
+        let prec = if per_node { 3 } else { 2 };
+        println!(
+            "{:>8.prec$} ms {:>5} nodes  {name}",
+            ms / runs as f64,
+            n / runs
+        );
     }
     Ok(())
 }
