@@ -941,6 +941,8 @@ impl<'m> Importer<'m> {
                     self.node(call, "", op, &[x])?
                 }
             } else {
+                // Requant's fold needs the pixels of the accumulators: pointwise only.
+                let fold = fold.filter(|_| pointwise);
                 let k0 = if fold.is_some() { 0 } else { k0 };
                 let inputs = vec![
                     x,
