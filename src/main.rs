@@ -543,61 +543,17 @@ fn info(args: &ModelArgs, json: bool) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
+    let about = breedcam::model::info::About {
+        path: &path,
+        origin,
+        bytes: bytes.len(),
+        survey: &survey,
+        loaded: loaded.as_ref(),
+    };
     if json {
-        let mut j = serde_json::json!({
-            "model": path, "origin": origin, "bytes": bytes.len(), "ops": survey.ops,
-            "unsupported": survey.unsupported.iter().map(|(i, n)| serde_json::json!({"operator": i, "op": n})).collect::<Vec<_>>(),
-        });
-        if let Some(c) = &loaded {
-            j["input"] = serde_json::json!({"shape": c.input.shape, "dtype": c.input.dtype, "quant": c.input.quant});
-            j["output"] = serde_json::json!({"shape": c.output.shape, "dtype": c.output.dtype, "quant": c.output.quant});
-            j["normalization"] = serde_json::json!({"mean": c.normalization.mean, "std": c.normalization.std, "source": c.norm_source});
-            j["labels"] = serde_json::json!(c
-                .labels
-                .as_ref()
-                .map(|l| serde_json::json!({"classes": l.len(), "dogs": l.dog_count()})));
-        }
-        println!("{j}");
+        println!("{}", about.json());
     } else {
-        println!(
-            "model     {} ({origin}, {} bytes)",
-            path.display(),
-            bytes.len()
-        );
-        if let Some(c) = &loaded {
-            let q = |s: &breedcam::model::TensorSpec| match s.quant {
-                Some((scale, zp)) => {
-                    format!("{} {:?} scale {scale} zero point {zp}", s.dtype, s.shape)
-                }
-                None => format!("{} {:?}", s.dtype, s.shape),
-            };
-            println!("input     {}", q(&c.input));
-            println!("output    {}", q(&c.output));
-            println!(
-                "normalise (p - {:?}) / {:?}  [from {:?}]",
-                c.normalization.mean, c.normalization.std, c.norm_source
-            );
-            match &c.labels {
-                Some(l) => println!(
-                    "labels    {} classes, {} dog breeds",
-                    l.len(),
-                    l.dog_count()
-                ),
-                None => println!("labels    none (pass --labels)"),
-            }
-        }
-        println!("ops       {} operators", survey.ops.values().sum::<usize>());
-        for (op, n) in &survey.ops {
-            let mark = if breedcam::model::tflite::is_supported(op) {
-                ""
-            } else {
-                "  UNSUPPORTED"
-            };
-            println!("  {n:4} {op}{mark}");
-        }
-        for (i, n) in &survey.unsupported {
-            println!("unsupported: {n} (operator {i})");
-        }
+        print!("{}", about.text());
     }
     Ok(if survey.unsupported.is_empty() {
         ExitCode::SUCCESS
@@ -694,73 +650,11 @@ fn eval(
         println!("{j}");
         return Ok(ExitCode::SUCCESS);
     }
-    for (r, m) in reports.iter().zip(&models) {
-        println!("{}", r.model.display());
-        println!("  dog breeds:  {}", r.dogs.line());
-        println!("  all classes: {}", r.all.line());
-        if !r.unknown_ids.is_empty() {
-            println!(
-                "  {} photos of ids the model does not know (not counted)",
-                r.unknown_ids.len()
-            );
-        }
-        for (p, why) in &r.unreadable {
-            println!("  unreadable, skipped: {} ({why})", p.display());
-        }
-        let mut worst: Vec<_> = r.breeds.iter().filter(|(_, b)| b.top1 < b.n).collect();
-        worst.sort_by(|a, b| {
-            (a.1.top1 as f64 / a.1.n as f64)
-                .total_cmp(&(b.1.top1 as f64 / b.1.n as f64))
-                .then(a.0.cmp(b.0))
-        });
-        if !worst.is_empty() {
-            let list: Vec<String> = worst
-                .iter()
-                .take(5)
-                .map(|(_, b)| format!("{} {}/{}", b.name, b.top1, b.n))
-                .collect();
-            println!("  worst breeds: {}", list.join(", "));
-        }
-        if !r.confusions.is_empty() {
-            let labels = m.labels.as_ref();
-            let name = |id: &str| {
-                labels
-                    .and_then(|l| l.name_of_wnid(id))
-                    .unwrap_or(id)
-                    .to_string()
-            };
-            let list: Vec<String> = r
-                .confusions
-                .iter()
-                .take(5)
-                .map(|(t, p, n)| format!("{} -> {} ({n})", name(t), name(p)))
-                .collect();
-            println!("  confusions: {}", list.join(", "));
-        }
-    }
-    if let [a, b] = &reports[..] {
-        let (both, same) = agreement(a, b);
-        println!(
-            "agreement: same top-1 breed on {same} of {both} photos ({:.1}%)",
-            100.0 * same as f64 / both.max(1) as f64
-        );
-    }
-    if !all.no_valid_label.is_empty() {
-        println!(
-            "{} photos with no valid label (empty list) were left out",
-            all.no_valid_label.len()
-        );
-    }
-    match (unlabelled.len(), truth) {
-        (0, _) => {}
-        (n, None) => {
-            println!("{n} image files without a WordNet id in their folder or name were ignored")
-        }
-        (n, Some(f)) => println!(
-            "{n} image files with no entry in {} were ignored",
-            f.display()
-        ),
-    }
+    let labels: Vec<_> = models.iter().map(|m| m.labels.as_ref()).collect();
+    print!(
+        "{}",
+        breedcam::eval::text::render(&reports, &labels, &all, truth)
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -812,72 +706,7 @@ fn bench(
         println!("{}", serde_json::to_string(&report)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let b = &report.board;
-    println!(
-        "breedcam {} bench: {} ({:.1} MB, sha256 {}), {}, {} thread(s), {} frames after {} warm-up",
-        report.breedcam_version,
-        report.model.display(),
-        report.model_bytes as f64 / 1e6,
-        &report.model_sha256[..12],
-        report.source,
-        report.threads,
-        report.frames,
-        report.warmup
-    );
-    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-    let temp = |t: Option<f64>| t.map_or("-".to_string(), |t| format!("{t:.1} C"));
-    println!(
-        "board: {} | {} cores {} | {} | governor {} {} | temp {} -> {} | throttled {}",
-        opt(&b.cpu_model),
-        b.cores,
-        b.arch,
-        opt(&b.board_model),
-        opt(&b.governor),
-        b.freq_mhz.map_or("-".into(), |f| format!("{f:.0} MHz")),
-        temp(b.temp_start_c),
-        temp(b.temp_end_c),
-        opt(&b.throttled)
-    );
-    println!(
-        "model: import {:.0} ms, optimise {:.0} ms",
-        report.model_import_ms, report.model_optimise_ms
-    );
-    println!(
-        "matmul kernels: {} (isa {})",
-        breedcam::model::kernels::describe(&report.matmul_kernels),
-        report.isa
-    );
-    if let Some(why) = &report.kernel_steering {
-        println!("kernel steering: {why}");
-    }
-    println!(
-        "{:<12} {:>9} {:>9} {:>9} {:>9}   (ms)",
-        "stage", "p50", "p90", "p99", "max"
-    );
-    for s in &report.stages {
-        println!(
-            "{:<12} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
-            s.name, s.p50, s.p90, s.p99, s.max
-        );
-    }
-    if !report.overlay_sizes.is_empty() {
-        println!("overlay alone at other screens, same frame and view; resize = its picture");
-    }
-    for o in &report.overlay_sizes {
-        for (name, s) in [(o.screen.clone(), &o.draw), ("  resize".into(), &o.resize)] {
-            println!(
-                "{:<12} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
-                name, s.p50, s.p90, s.p99, s.max
-            );
-        }
-    }
-    println!(
-        "end to end: {:.2} fps; peak RSS {}",
-        report.fps,
-        report
-            .peak_rss_mib
-            .map_or("-".into(), |m| format!("{m:.0} MiB"))
-    );
+    print!("{}", breedcam::bench::text::render(&report));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -946,68 +775,19 @@ impl SourceSpec {
 /// `breedcam cameras`: every /dev/video* node, described; exit code 1 when none is a
 /// camera breedcam can use.
 fn cameras() -> anyhow::Result<ExitCode> {
-    use breedcam::camera::v4l2::{negotiate, probe, video_nodes, DEFAULT_SIZE};
-    let nodes = video_nodes(Path::new("/dev"));
-    if nodes.is_empty() {
+    let listing = breedcam::camera::list::list(Path::new("/dev"));
+    if listing.nodes == 0 {
         eprintln!(
             "breedcam: no V4L2 capture devices (no /dev/video* nodes); is a camera plugged in?"
         );
         return Ok(ExitCode::from(1));
     }
-    let mut usable = 0;
-    for node in &nodes {
-        let info = match probe(node) {
-            Ok(info) => info,
-            Err(e) => {
-                println!("{e}");
-                continue;
-            }
-        };
-        let head = format!(
-            "{}: {} ({}, {})",
-            node.display(),
-            info.card,
-            info.driver,
-            info.bus
-        );
-        if let Some(why) = &info.unusable {
-            println!("{head}: {why}");
-            continue;
-        }
-        println!("{head}");
-        for f in &info.formats {
-            let sizes: Vec<String> = f.sizes.iter().map(|s| s.to_string()).collect();
-            println!(
-                "  {:<4} {:<22} {}",
-                f.fourcc_str(),
-                f.description,
-                sizes.join(", ")
-            );
-        }
-        let decoded: Vec<&str> = breedcam::camera::v4l2::FORMATS
-            .iter()
-            .filter(|f| info.formats.iter().any(|o| Some(o.fourcc) == f.fourcc()))
-            .map(|f| f.name())
-            .collect();
-        if !decoded.is_empty() {
-            println!("  breedcam decodes: {}", decoded.join(", "));
-        }
-        match negotiate(&node.display().to_string(), &info.formats, DEFAULT_SIZE) {
-            Ok(choice) => {
-                usable += 1;
-                println!(
-                    "  breedcam run --camera {} captures {choice}",
-                    node.display()
-                );
-            }
-            Err(e) => println!("  not usable: {e}"),
-        }
-    }
-    if usable == 0 {
+    print!("{}", listing.text);
+    if listing.usable == 0 {
         eprintln!(
             "breedcam: none of {} /dev/video* nodes is a capture device offering a format \
              breedcam decodes (RGB3, BGR3, YU12, NV12, YUYV, MJPEG)",
-            nodes.len()
+            listing.nodes
         );
         return Ok(ExitCode::from(1));
     }

@@ -17,6 +17,7 @@
 //! 235 to white, colours a little oversaturated, by 255/219 and 255/224); a full-range
 //! decode would drop the 16 offset and the 255/219 (Y) and 255/224 (Cb/Cr) scale factors.
 
+pub mod list;
 pub mod v4l2;
 
 use std::path::{Path, PathBuf};

@@ -4,6 +4,7 @@
 pub mod affinity;
 mod committed;
 pub mod cpu;
+pub mod info;
 pub mod kernels;
 pub mod pool;
 pub mod tflite;

@@ -6,6 +6,8 @@
 //! Then the overlay alone at other screen sizes (the last frame and view drawn again), with
 //! the picture's resize to the layout timed on its own.
 
+pub mod text;
+
 use std::path::PathBuf;
 use std::time::Instant;
 

@@ -6,6 +6,8 @@
 //! the set of acceptable ids a ground-truth file gives it ([`crate::truth`]). A photo is
 //! right at top-k when any acceptable class is among the model's k best.
 
+pub mod text;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
