@@ -169,8 +169,7 @@ impl TypedOp for QIm2col {
 #[cfg(test)]
 mod tests {
     use super::super::qconv::tests::bytes;
-    use super::super::qconv::{KernelZeroPoint, RequantSpec};
-    use super::super::qpointwise::tests::engines;
+    use super::super::qpointwise::tests::for_each_engine;
     use super::*;
     use crate::model::pool::{with_pool, Pool};
     use std::sync::Arc;
@@ -235,43 +234,25 @@ mod tests {
                     }
                 }
             }
-            let out_dt = match q {
-                Q8::I8 => i8::datum_type(),
-                Q8::U8 => u8::datum_type(),
-            };
-            let zp = if q == Q8::I8 { 2 } else { 127 };
-            let spec = RequantSpec::new(
-                &[1.0 / (8.0 * k as f32)],
-                1.0,
-                1.0,
-                cout,
-                zp,
-                (q.min(), q.max()),
-                out_dt,
-            )
-            .unwrap();
-            let mut want = vec![0u8; acc.len()];
-            spec.rows(&acc, &mut want, None);
-            let fold = (k0 != 0).then_some(KernelZeroPoint { k0, x0, input: q });
-            for own in engines() {
-                let (spec, fold) = (spec.clone(), fold.clone());
-                let matmul = QPointwise::on(k, cout, &weights, &bias, q, x0, spec, fold, own)
-                    .unwrap()
-                    .expect("a kernel for this build");
-                let name = matmul.kernel_name().to_string();
-                let op = QIm2col::new(window.clone(), x0, matmul).unwrap();
-                let mut got = vec![0u8; want.len()];
-                op.run(&xb, &mut got).unwrap();
-                assert_eq!(
-                    got, want,
-                    "case {i} {input:?} {kernel:?} on {name}, one thread"
-                );
-                let mut threaded = vec![0u8; want.len()];
-                with_pool(Arc::new(Pool::new(3)), || {
-                    op.run(&xb, &mut threaded).unwrap()
-                });
-                assert_eq!(threaded, want, "case {i} on {name}, three threads");
-            }
+            for_each_engine(
+                (k, cout, &weights, &bias),
+                (q, x0, k0),
+                &acc,
+                |matmul, want, name| {
+                    let op = QIm2col::new(window.clone(), x0, matmul).unwrap();
+                    let mut got = vec![0u8; want.len()];
+                    op.run(&xb, &mut got).unwrap();
+                    assert_eq!(
+                        got, want,
+                        "case {i} {input:?} {kernel:?} on {name}, one thread"
+                    );
+                    let mut threaded = vec![0u8; want.len()];
+                    with_pool(Arc::new(Pool::new(3)), || {
+                        op.run(&xb, &mut threaded).unwrap()
+                    });
+                    assert_eq!(threaded, want, "case {i} on {name}, three threads");
+                },
+            );
         }
     }
 }

@@ -631,7 +631,7 @@ pub(super) mod tests {
     use crate::model::pool::{with_pool, Pool};
 
     /// tract's kernel, and breedcam's AVX2 kernel where the CPU can run it.
-    pub(in crate::model::tflite) fn engines() -> Vec<bool> {
+    fn engines() -> Vec<bool> {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             return vec![false, true];
@@ -675,43 +675,62 @@ pub(super) mod tests {
                             .sum::<i32>();
                 }
             }
-            let out_dt = match q {
-                Q8::I8 => i8::datum_type(),
-                Q8::U8 => u8::datum_type(),
-            };
-            let zp = if q == Q8::I8 { 3 } else { 128 };
-            // About +-50 steps: fine enough that a wrong accumulator shows, rarely saturated.
-            let spec = RequantSpec::new(
-                &[1.0 / (8.0 * cin as f32)],
-                1.0,
-                1.0,
-                cout,
-                zp,
-                (q.min(), q.max()),
-                out_dt,
-            )
-            .unwrap();
-            let mut want = vec![0u8; acc.len()];
-            spec.rows(&acc, &mut want, None);
-            let fold = (k0 != 0).then_some(KernelZeroPoint { k0, x0, input: q });
-            for own in engines() {
-                let (spec, fold) = (spec.clone(), fold.clone());
-                let op = QPointwise::on(cin, cout, &kernel, &bias, q, x0, spec, fold, own)
-                    .unwrap()
-                    .expect("a kernel for this build");
-                let name = op.kernel_name().to_string();
-                let mut got = vec![0u8; want.len()];
-                op.run(&xb, pixels, &mut got).unwrap();
-                assert_eq!(
-                    got, want,
-                    "case {i} ({pixels} px, {cin} -> {cout}) on {name}, one thread"
-                );
-                let mut threaded = vec![0u8; want.len()];
-                with_pool(Arc::new(Pool::new(3)), || {
-                    op.run(&xb, pixels, &mut threaded).unwrap()
-                });
-                assert_eq!(threaded, want, "case {i} on {name}, three threads");
-            }
+            for_each_engine(
+                (cin, cout, &kernel, &bias),
+                (q, x0, k0),
+                &acc,
+                |op, want, name| {
+                    let mut got = vec![0u8; want.len()];
+                    op.run(&xb, pixels, &mut got).unwrap();
+                    assert_eq!(
+                        got, want,
+                        "case {i} ({pixels} px, {cin} -> {cout}) on {name}, one thread"
+                    );
+                    let mut threaded = vec![0u8; want.len()];
+                    with_pool(Arc::new(Pool::new(3)), || {
+                        op.run(&xb, pixels, &mut threaded).unwrap()
+                    });
+                    assert_eq!(threaded, want, "case {i} on {name}, three threads");
+                },
+            );
+        }
+    }
+
+    /// Builds the matmul of `kernel` (`[cout][k]`) on each engine and calls
+    /// `check(op, want, kernel name)`, `want` being `acc` (the obvious loop's accumulators)
+    /// requantized at about +-50 steps: fine enough that a wrong accumulator shows, rarely
+    /// saturated.
+    pub(in crate::model::tflite) fn for_each_engine(
+        (k, cout, kernel, bias): (usize, usize, &[i8], &[i32]),
+        (q, x0, k0): (Q8, i32, i32),
+        acc: &[i32],
+        check: impl Fn(QPointwise, &[u8], &str),
+    ) {
+        let out_dt = match q {
+            Q8::I8 => i8::datum_type(),
+            Q8::U8 => u8::datum_type(),
+        };
+        let zp = if q == Q8::I8 { 3 } else { 128 };
+        let spec = RequantSpec::new(
+            &[1.0 / (8.0 * k as f32)],
+            1.0,
+            1.0,
+            cout,
+            zp,
+            (q.min(), q.max()),
+            out_dt,
+        )
+        .unwrap();
+        let mut want = vec![0u8; acc.len()];
+        spec.rows(acc, &mut want, None);
+        let fold = (k0 != 0).then_some(KernelZeroPoint { k0, x0, input: q });
+        for own in engines() {
+            let (spec, fold) = (spec.clone(), fold.clone());
+            let op = QPointwise::on(k, cout, kernel, bias, q, x0, spec, fold, own)
+                .unwrap()
+                .expect("a kernel for this build");
+            let name = op.kernel_name().to_string();
+            check(op, &want, &name);
         }
     }
 }
