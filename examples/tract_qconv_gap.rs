@@ -130,14 +130,14 @@ fn breedcam_model(n: &Net) -> TractResult<TypedModel> {
         .iter()
         .map(|&v| v as i16)
         .collect();
-    let dw = QDepthwise {
-        window: Window::new([1, H, H, C], (3, 3), (1, 1), (1, 1), true)?,
+    let dw = QDepthwise::new(
+        Window::new([1, H, H, C], (3, 3), (1, 1), (1, 1), true)?,
         kernel,
-        bias: vec![0; C],
-        input: Q8::I8,
-        input_zero_point: -128,
-        requant: RequantSpec::new(&n.dw_scales, 0.0235, 0.0235, C, -128, (-128, 127), out)?,
-    };
+        vec![0; C],
+        Q8::I8,
+        -128,
+        RequantSpec::new(&n.dw_scales, 0.0235, 0.0235, C, -128, (-128, 127), out)?,
+    );
     let y = m.wire_node("dw", dw, &[y])?[0];
     m.select_output_outlets(&[y])?;
     Ok(m)

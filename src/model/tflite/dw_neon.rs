@@ -65,3 +65,60 @@ pub unsafe fn block16<const SIGNED: bool>(
         out
     }
 }
+
+/// `bias + sum over taps of x[xo + cb + j] * kernel[ko + cb + j]`, j < 16, for an int8
+/// input and a kernel within [-127, 127] (the zero point is in `bias`; qconv.rs `Narrow`).
+/// Two taps per step: `SMULL` then `SMLAL` of bytes into 16-bit lanes (at most
+/// 2 * 128 * 127 = 32512, no overflow), widened into the 32-bit sums once (`SADDW`).
+///
+/// # Safety
+/// As [`block16`], with `kernel` in place of the 16-bit one.
+#[inline(always)]
+pub unsafe fn block16_narrow(
+    image: &[u8],
+    kernel: &[i8],
+    taps: &[(usize, usize)],
+    cb: usize,
+    bias: &[i32],
+) -> [i32; 16] {
+    let bias: &[i32; 16] = bias.try_into().expect("16 bias values");
+    // SAFETY: NEON is part of every aarch64 CPU; the loads stay in bounds by the contract.
+    unsafe {
+        let (xp, kp) = (image.as_ptr().add(cb) as *const i8, kernel.as_ptr().add(cb));
+        let mut a0 = vld1q_s32(bias.as_ptr());
+        let mut a1 = vld1q_s32(bias.as_ptr().add(4));
+        let mut a2 = vld1q_s32(bias.as_ptr().add(8));
+        let mut a3 = vld1q_s32(bias.as_ptr().add(12));
+        let mut pairs = taps.chunks_exact(2);
+        for pair in &mut pairs {
+            let ((xa, ka), (xb, kb)) = (pair[0], pair[1]);
+            debug_assert!(xa.max(xb) + cb + 16 <= image.len());
+            debug_assert!(ka.max(kb) + cb + 16 <= kernel.len());
+            let (x1, k1) = (vld1q_s8(xp.add(xa)), vld1q_s8(kp.add(ka)));
+            let (x2, k2) = (vld1q_s8(xp.add(xb)), vld1q_s8(kp.add(kb)));
+            let lo = vmull_s8(vget_low_s8(x1), vget_low_s8(k1));
+            let lo = vmlal_s8(lo, vget_low_s8(x2), vget_low_s8(k2));
+            let hi = vmlal_high_s8(vmull_high_s8(x1, k1), x2, k2);
+            a0 = vaddw_s16(a0, vget_low_s16(lo));
+            a1 = vaddw_high_s16(a1, lo);
+            a2 = vaddw_s16(a2, vget_low_s16(hi));
+            a3 = vaddw_high_s16(a3, hi);
+        }
+        if let [(xa, ka)] = *pairs.remainder() {
+            debug_assert!(xa + cb + 16 <= image.len() && ka + cb + 16 <= kernel.len());
+            let (x1, k1) = (vld1q_s8(xp.add(xa)), vld1q_s8(kp.add(ka)));
+            let lo = vmull_s8(vget_low_s8(x1), vget_low_s8(k1));
+            let hi = vmull_high_s8(x1, k1);
+            a0 = vaddw_s16(a0, vget_low_s16(lo));
+            a1 = vaddw_high_s16(a1, lo);
+            a2 = vaddw_s16(a2, vget_low_s16(hi));
+            a3 = vaddw_high_s16(a3, hi);
+        }
+        let mut out = [0i32; 16];
+        vst1q_s32(out.as_mut_ptr(), a0);
+        vst1q_s32(out.as_mut_ptr().add(4), a1);
+        vst1q_s32(out.as_mut_ptr().add(8), a2);
+        vst1q_s32(out.as_mut_ptr().add(12), a3);
+        out
+    }
+}

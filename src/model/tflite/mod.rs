@@ -866,14 +866,7 @@ impl<'m> Importer<'m> {
                     } - k0) as i16
                 })
                 .collect();
-            let op = QDepthwise {
-                window,
-                kernel,
-                bias,
-                input: xq8,
-                input_zero_point: xq.zero_point,
-                requant: spec,
-            };
+            let op = QDepthwise::new(window, kernel, bias, xq8, xq.zero_point, spec);
             self.node(call, "", op, &[x])?
         } else {
             let pool_spec = nhwc_pool_spec((kh, kw), strides, dilations, same, input[3], o);

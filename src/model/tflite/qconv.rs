@@ -244,12 +244,66 @@ pub struct QDepthwise {
     pub input: Q8,
     pub input_zero_point: i32,
     pub requant: RequantSpec,
+    /// The 8-bit form for pixels whose taps are all inside the image (see [`Narrow`]).
+    #[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
+    narrow: Option<Narrow>,
+}
+
+/// An int8 input and a kernel within [-127, 127]: then a pixel whose taps all lie inside the
+/// image is `bias - x0 * sum(kernel) + sum(x * kernel)`, exactly, and two taps' products
+/// add up in 16 bits (`|x * k| <= 128 * 127`, two of them at most 32512). The aarch64 block
+/// then multiplies bytes (`SMULL`, `SMLAL`) and widens once per two taps (dw_neon.rs), as
+/// XNNPACK's Cortex-A72 depthwise kernels do. Border pixels keep the 16-bit block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Narrow {
+    kernel: Vec<i8>,
+    /// `bias - x0 * sum over all taps of kernel`, per channel.
+    bias: Vec<i32>,
 }
 
 /// Channels accumulated together in registers.
 const BLOCK: usize = 16;
 
 impl QDepthwise {
+    /// `kernel` is `kernel - kernel_zero_point`, tap-major `[kh * kw][channels]`.
+    pub fn new(
+        window: Window,
+        kernel: Vec<i16>,
+        bias: Vec<i32>,
+        input: Q8,
+        input_zero_point: i32,
+        requant: RequantSpec,
+    ) -> QDepthwise {
+        let c = window.input[3];
+        let narrow = (input == Q8::I8
+            && c > 0
+            && kernel.len().is_multiple_of(c)
+            && bias.len() == c
+            && i8::try_from(input_zero_point).is_ok()
+            && kernel.iter().all(|&k| (-127..=127).contains(&k)))
+        .then(|| {
+            let bias = (0..c)
+                .map(|ch| {
+                    let sum: i32 = kernel.iter().skip(ch).step_by(c).map(|&k| k as i32).sum();
+                    bias[ch].wrapping_sub(input_zero_point.wrapping_mul(sum))
+                })
+                .collect();
+            Narrow {
+                kernel: kernel.iter().map(|&k| k as i8).collect(),
+                bias,
+            }
+        });
+        QDepthwise {
+            window,
+            kernel,
+            bias,
+            input,
+            input_zero_point,
+            requant,
+            narrow,
+        }
+    }
+
     /// All output rows, on tract's executor's threads when it has several.
     fn eval_bytes(&self, x: &[u8], out: &mut [u8]) {
         let [_, _, _, c] = self.window.input;
@@ -336,7 +390,25 @@ impl QDepthwise {
                     }
                 }
             }
+            // Every tap inside the image: the 8-bit block (see `Narrow`).
+            #[cfg(target_arch = "aarch64")]
+            let narrow = self.narrow.as_ref().filter(|_| taps.len() == kh * kw);
             for cb in (0..blocks).step_by(BLOCK) {
+                #[cfg(target_arch = "aarch64")]
+                if let Some(n) = narrow {
+                    // SAFETY: as below; the 8-bit kernel has the 16-bit one's layout.
+                    let a = unsafe {
+                        super::dw_neon::block16_narrow(
+                            image,
+                            &n.kernel,
+                            taps,
+                            cb,
+                            &n.bias[cb..cb + BLOCK],
+                        )
+                    };
+                    acc[cb..cb + BLOCK].copy_from_slice(&a);
+                    continue;
+                }
                 #[cfg(target_arch = "aarch64")]
                 if neon {
                     // SAFETY: every tap was checked against the image and kernel above, and
@@ -524,17 +596,92 @@ pub(super) mod tests {
     fn depthwise_matches_the_obvious_loop_on_odd_shapes() {
         // Channel counts around the 16-channel block, strides, dilations, both paddings,
         // both 8-bit types, a batch of two.
+        // The last three have int8 kernels within [-127, 127], so interior pixels take the
+        // 8-bit block (`Narrow`; on aarch64 dw_neon::block16_narrow): random bytes, then the
+        // largest products (x = -128, k = -127 and +127) with an odd and an even tap count.
+        #[derive(Clone, Copy, PartialEq)]
+        enum Bytes {
+            Random,
+            NoMinus128,
+            Extreme,
+        }
+        use Bytes::*;
         let cases = [
-            ([1, 9, 7, 3], (3, 3), (1, 1), (1, 1), true, Q8::I8),
-            ([2, 10, 11, 17], (3, 3), (2, 2), (1, 1), true, Q8::U8),
-            ([1, 12, 12, 32], (5, 5), (2, 1), (1, 1), true, Q8::I8),
-            ([1, 13, 9, 33], (3, 5), (1, 2), (2, 1), false, Q8::U8),
-            ([1, 6, 6, 48], (5, 5), (1, 1), (2, 2), true, Q8::I8),
+            ([1, 9, 7, 3], (3, 3), (1, 1), (1, 1), true, Q8::I8, Random),
+            (
+                [2, 10, 11, 17],
+                (3, 3),
+                (2, 2),
+                (1, 1),
+                true,
+                Q8::U8,
+                Random,
+            ),
+            (
+                [1, 12, 12, 32],
+                (5, 5),
+                (2, 1),
+                (1, 1),
+                true,
+                Q8::I8,
+                Random,
+            ),
+            (
+                [1, 13, 9, 33],
+                (3, 5),
+                (1, 2),
+                (2, 1),
+                false,
+                Q8::U8,
+                Random,
+            ),
+            ([1, 6, 6, 48], (5, 5), (1, 1), (2, 2), true, Q8::I8, Random),
+            (
+                [1, 14, 13, 40],
+                (3, 3),
+                (1, 1),
+                (1, 1),
+                true,
+                Q8::I8,
+                NoMinus128,
+            ),
+            (
+                [1, 9, 9, 32],
+                (3, 3),
+                (2, 2),
+                (1, 1),
+                false,
+                Q8::I8,
+                Extreme,
+            ),
+            (
+                [1, 8, 8, 16],
+                (2, 2),
+                (1, 1),
+                (1, 1),
+                false,
+                Q8::I8,
+                Extreme,
+            ),
         ];
-        for (i, &(shape, kernel, strides, dil, same, q)) in cases.iter().enumerate() {
+        for (i, &(shape, kernel, strides, dil, same, q, kind)) in cases.iter().enumerate() {
             let c = shape[3];
-            let xb = bytes(shape.iter().product(), 7 + i as u32);
-            let kb = bytes(kernel.0 * kernel.1 * c, 99 + i as u32);
+            let mut xb = bytes(shape.iter().product(), 7 + i as u32);
+            let mut kb = bytes(kernel.0 * kernel.1 * c, 99 + i as u32);
+            match kind {
+                Random => {}
+                NoMinus128 => kb
+                    .iter_mut()
+                    .filter(|b| **b == 0x80)
+                    .for_each(|b| *b = 0x81),
+                Extreme => {
+                    xb.fill(0x80);
+                    // -127 and 127 in alternate channels: sums at both ends.
+                    kb.iter_mut()
+                        .enumerate()
+                        .for_each(|(j, b)| *b = if j % 2 == 0 { 0x81 } else { 0x7f });
+                }
+            }
             let (x0, k0) = match q {
                 Q8::I8 => (-5, 0),
                 Q8::U8 => (131, 120),
@@ -554,24 +701,19 @@ pub(super) mod tests {
                 Q8::U8 => u8::datum_type(),
             };
             let zp = if q == Q8::I8 { 3 } else { 128 };
-            let op = QDepthwise {
-                window: Window::new(shape, kernel, strides, dil, same).unwrap(),
-                kernel: k.iter().map(|&v| v as i16).collect(),
-                bias: bias.clone(),
-                input: q,
-                input_zero_point: x0,
-                requant: RequantSpec::new(
-                    &[1.0 / 64.0],
-                    1.0,
-                    1.0,
-                    c,
-                    zp,
-                    (q.min(), q.max()),
-                    out_dt,
-                )
-                .unwrap(),
-            };
+            let op = QDepthwise::new(
+                Window::new(shape, kernel, strides, dil, same).unwrap(),
+                k.iter().map(|&v| v as i16).collect(),
+                bias.clone(),
+                q,
+                x0,
+                RequantSpec::new(&[1.0 / 64.0], 1.0, 1.0, c, zp, (q.min(), q.max()), out_dt)
+                    .unwrap(),
+            );
             assert_eq!(op.window.output, (oh, ow), "case {i}");
+            if kind != Random {
+                assert!(op.narrow.is_some(), "case {i}: the 8-bit form");
+            }
             let mut got = vec![0u8; want.len()];
             op.eval_bytes(&xb, &mut got);
             // The same on three threads (rows spread over breedcam's pool).
