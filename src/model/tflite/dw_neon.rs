@@ -27,10 +27,7 @@ pub unsafe fn block16<const SIGNED: bool>(
     // SAFETY: NEON is part of every aarch64 CPU; the loads stay in bounds by the contract.
     unsafe {
         let (xp, kp) = (image.as_ptr().add(cb), kernel.as_ptr().add(cb));
-        let mut a0 = vld1q_s32(bias.as_ptr());
-        let mut a1 = vld1q_s32(bias.as_ptr().add(4));
-        let mut a2 = vld1q_s32(bias.as_ptr().add(8));
-        let mut a3 = vld1q_s32(bias.as_ptr().add(12));
+        let [mut a0, mut a1, mut a2, mut a3] = load16(bias);
         for &(xo, ko) in taps {
             debug_assert!(xo + cb + 16 <= image.len() && ko + cb + 16 <= kernel.len());
             let (xs, ks) = (xp.add(xo), kp.add(ko));
@@ -57,12 +54,7 @@ pub unsafe fn block16<const SIGNED: bool>(
             a2 = vmlal_s16(a2, vget_low_s16(hi), vget_low_s16(k1));
             a3 = vmlal_high_s16(a3, hi, k1);
         }
-        let mut out = [0i32; 16];
-        vst1q_s32(out.as_mut_ptr(), a0);
-        vst1q_s32(out.as_mut_ptr().add(4), a1);
-        vst1q_s32(out.as_mut_ptr().add(8), a2);
-        vst1q_s32(out.as_mut_ptr().add(12), a3);
-        out
+        store16([a0, a1, a2, a3])
     }
 }
 
@@ -85,10 +77,7 @@ pub unsafe fn block16_narrow(
     // SAFETY: NEON is part of every aarch64 CPU; the loads stay in bounds by the contract.
     unsafe {
         let (xp, kp) = (image.as_ptr().add(cb) as *const i8, kernel.as_ptr().add(cb));
-        let mut a0 = vld1q_s32(bias.as_ptr());
-        let mut a1 = vld1q_s32(bias.as_ptr().add(4));
-        let mut a2 = vld1q_s32(bias.as_ptr().add(8));
-        let mut a3 = vld1q_s32(bias.as_ptr().add(12));
+        let mut a = load16(bias);
         let mut pairs = taps.chunks_exact(2);
         for pair in &mut pairs {
             let ((xa, ka), (xb, kb)) = (pair[0], pair[1]);
@@ -99,26 +88,59 @@ pub unsafe fn block16_narrow(
             let lo = vmull_s8(vget_low_s8(x1), vget_low_s8(k1));
             let lo = vmlal_s8(lo, vget_low_s8(x2), vget_low_s8(k2));
             let hi = vmlal_high_s8(vmull_high_s8(x1, k1), x2, k2);
-            a0 = vaddw_s16(a0, vget_low_s16(lo));
-            a1 = vaddw_high_s16(a1, lo);
-            a2 = vaddw_s16(a2, vget_low_s16(hi));
-            a3 = vaddw_high_s16(a3, hi);
+            a = add_widened(a, lo, hi);
         }
         if let [(xa, ka)] = *pairs.remainder() {
             debug_assert!(xa + cb + 16 <= image.len() && ka + cb + 16 <= kernel.len());
             let (x1, k1) = (vld1q_s8(xp.add(xa)), vld1q_s8(kp.add(ka)));
             let lo = vmull_s8(vget_low_s8(x1), vget_low_s8(k1));
             let hi = vmull_high_s8(x1, k1);
-            a0 = vaddw_s16(a0, vget_low_s16(lo));
-            a1 = vaddw_high_s16(a1, lo);
-            a2 = vaddw_s16(a2, vget_low_s16(hi));
-            a3 = vaddw_high_s16(a3, hi);
+            a = add_widened(a, lo, hi);
         }
-        let mut out = [0i32; 16];
-        vst1q_s32(out.as_mut_ptr(), a0);
-        vst1q_s32(out.as_mut_ptr().add(4), a1);
-        vst1q_s32(out.as_mut_ptr().add(8), a2);
-        vst1q_s32(out.as_mut_ptr().add(12), a3);
-        out
+        store16(a)
+    }
+}
+
+/// The 16 bias values as four vectors of accumulators.
+#[inline(always)]
+fn load16(bias: &[i32; 16]) -> [int32x4_t; 4] {
+    // SAFETY: NEON is part of every aarch64 CPU; the loads read the 16 values.
+    unsafe {
+        let p = bias.as_ptr();
+        [
+            vld1q_s32(p),
+            vld1q_s32(p.add(4)),
+            vld1q_s32(p.add(8)),
+            vld1q_s32(p.add(12)),
+        ]
+    }
+}
+
+/// The four accumulator vectors as 16 values.
+#[inline(always)]
+fn store16(a: [int32x4_t; 4]) -> [i32; 16] {
+    let mut out = [0i32; 16];
+    // SAFETY: NEON is part of every aarch64 CPU; the stores write the 16 values.
+    unsafe {
+        let p = out.as_mut_ptr();
+        vst1q_s32(p, a[0]);
+        vst1q_s32(p.add(4), a[1]);
+        vst1q_s32(p.add(8), a[2]);
+        vst1q_s32(p.add(12), a[3]);
+    }
+    out
+}
+
+/// `a` plus 16 sums of 16-bit lanes (`lo`: channels 0-7, `hi`: 8-15), widened (`SADDW`).
+#[inline(always)]
+fn add_widened(a: [int32x4_t; 4], lo: int16x8_t, hi: int16x8_t) -> [int32x4_t; 4] {
+    // SAFETY: NEON is part of every aarch64 CPU.
+    unsafe {
+        [
+            vaddw_s16(a[0], vget_low_s16(lo)),
+            vaddw_high_s16(a[1], lo),
+            vaddw_s16(a[2], vget_low_s16(hi)),
+            vaddw_high_s16(a[3], hi),
+        ]
     }
 }
