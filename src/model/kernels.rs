@@ -20,8 +20,8 @@ pub struct KernelUse {
     pub nodes: usize,
 }
 
-/// The kernels of every `OptMatMul`, `breedcam.QPointwise` and `breedcam.QIm2col` node, most used first (ties by
-/// name).
+/// The kernels of every `OptMatMul`, `breedcam.QPointwise` and `breedcam.QIm2col` node, most
+/// used first (ties by name).
 pub fn matmul_kernels(model: &TypedModel) -> Vec<KernelUse> {
     let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
     for node in model.nodes() {

@@ -475,6 +475,25 @@ impl Window {
     }
 }
 
+impl Window {
+    /// The input row that output row `oy`'s kernel row `ky` reads, `None` in the padding.
+    #[inline]
+    pub fn input_row(&self, oy: usize, ky: usize) -> Option<usize> {
+        (oy * self.strides.0 + ky * self.dilations.0)
+            .checked_sub(self.pad.0)
+            .filter(|&y| y < self.input[1])
+    }
+
+    /// The input column that output column `ox`'s kernel column `kx` reads, `None` in the
+    /// padding.
+    #[inline]
+    pub fn input_col(&self, ox: usize, kx: usize) -> Option<usize> {
+        (ox * self.strides.1 + kx * self.dilations.1)
+            .checked_sub(self.pad.1)
+            .filter(|&x| x < self.input[2])
+    }
+}
+
 /// AVERAGE_POOL_2D on NHWC; padded positions are not counted (TFLite semantics).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AvgPool {

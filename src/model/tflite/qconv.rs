@@ -359,9 +359,6 @@ impl QDepthwise {
         let _ = avx2;
         let [_, h, w, c] = self.window.input;
         let (kh, kw) = self.window.kernel;
-        let (sh, sw) = self.window.strides;
-        let (dh, dw) = self.window.dilations;
-        let (pt, pl) = self.window.pad;
         let (_, ow) = self.window.output;
         let x0 = self.input_zero_point as i16;
         let image = &x[b * h * w * c..][..h * w * c];
@@ -378,11 +375,11 @@ impl QDepthwise {
             // (input offset, kernel offset) of each tap inside the image for this pixel.
             taps.clear();
             for ky in 0..kh {
-                let Some(iy) = (oy * sh + ky * dh).checked_sub(pt).filter(|&y| y < h) else {
+                let Some(iy) = self.window.input_row(oy, ky) else {
                     continue;
                 };
                 for kx in 0..kw {
-                    if let Some(ix) = (ox * sw + kx * dw).checked_sub(pl).filter(|&x| x < w) {
+                    if let Some(ix) = self.window.input_col(ox, kx) {
                         let tap = ((iy * w + ix) * c, (ky * kw + kx) * c);
                         // What the unchecked SIMD blocks rely on, checked once per pixel.
                         assert!(tap.0 + c <= image.len() && tap.1 + c <= self.kernel.len());

@@ -68,33 +68,29 @@ impl QIm2col {
         let [_, h, iw, c] = w.input;
         let (oh, ow) = w.output;
         let (kh, kw) = w.kernel;
-        let (sy, sx) = w.strides;
-        let (dy, dx) = w.dilations;
-        let (pt, pl) = w.pad;
         let row = kw * c;
         for (p, patch) in (p0..p1).zip(dst.chunks_exact_mut(kh * row)) {
             let (b, oy, ox) = (p / (oh * ow), p / ow % oh, p % ow);
             let image = &x[b * h * iw * c..][..h * iw * c];
-            let x0 = (ox * sx) as isize - pl as isize;
+            // The whole row of taps inside the image and contiguous: one copy per row.
+            let inside = (w.dilations.1 == 1)
+                .then(|| w.input_col(ox, 0).zip(w.input_col(ox, kw - 1)))
+                .flatten()
+                .map(|(first, _)| first);
             for (ky, taps) in patch.chunks_exact_mut(row).enumerate() {
-                let iy = (oy * sy + ky * dy) as isize - pt as isize;
-                if iy < 0 || iy >= h as isize {
+                let Some(iy) = w.input_row(oy, ky) else {
                     taps.fill(self.pad);
                     continue;
-                }
-                let line = &image[iy as usize * iw * c..][..iw * c];
-                let last = x0 + ((kw - 1) * dx) as isize;
-                if dx == 1 && x0 >= 0 && last < iw as isize {
-                    // The whole row of taps inside the image: one copy.
-                    taps.copy_from_slice(&line[x0 as usize * c..][..row]);
+                };
+                let line = &image[iy * iw * c..][..iw * c];
+                if let Some(first) = inside {
+                    taps.copy_from_slice(&line[first * c..][..row]);
                     continue;
                 }
                 for (kx, tap) in taps.chunks_exact_mut(c).enumerate() {
-                    let ix = x0 + (kx * dx) as isize;
-                    if ix < 0 || ix >= iw as isize {
-                        tap.fill(self.pad);
-                    } else {
-                        tap.copy_from_slice(&line[ix as usize * c..][..c]);
+                    match w.input_col(ox, kx) {
+                        Some(ix) => tap.copy_from_slice(&line[ix * c..][..c]),
+                        None => tap.fill(self.pad),
                     }
                 }
             }
