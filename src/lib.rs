@@ -12,9 +12,12 @@
 //! | [`labels`] | ImageNet / breed labels, WordNet ids, which classes are dogs |
 //! | [`scores`] | top-k, dog gating |
 //! | [`eval`] | accuracy on labelled photos; [`truth`] ground truth from a file |
+//! | [`cli`] | the command line: flags, the config file as flags, one file per command |
+//! | [`error`] | the library's error type; [`error::Report`] prints one with its causes |
 
 pub mod bench;
 pub mod camera;
+pub mod cli;
 pub mod display;
 pub mod error;
 pub mod eval;

@@ -420,7 +420,12 @@ fn capture_loop(
                 // A source that cannot open at all at start is the user's error.
                 Err(e) if first_open => return Err(e),
                 Err(e) => {
-                    put(shared, Slot::Lost(next_seq(), e.to_string()), true, done);
+                    put(
+                        shared,
+                        Slot::Lost(next_seq(), crate::error::Report(&e).to_string()),
+                        true,
+                        done,
+                    );
                     std::thread::sleep(opts.reopen_every);
                     continue;
                 }
@@ -447,7 +452,12 @@ fn capture_loop(
                 if let Ok(mut g) = shared.slot.lock() {
                     g.1.reopened += 1;
                 }
-                put(shared, Slot::Lost(next_seq(), e.to_string()), true, done);
+                put(
+                    shared,
+                    Slot::Lost(next_seq(), crate::error::Report(&e).to_string()),
+                    true,
+                    done,
+                );
                 std::thread::sleep(opts.reopen_every);
                 continue;
             }

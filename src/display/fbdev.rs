@@ -379,8 +379,8 @@ mod tests {
     fn missing_device_and_non_framebuffers_are_clear_errors() {
         let e = Framebuffer::open(Path::new("/dev/fb-does-not-exist"))
             .err()
-            .unwrap()
-            .to_string();
+            .unwrap();
+        let e = crate::error::Report(&e).to_string();
         assert!(
             e.contains("/dev/fb-does-not-exist") && e.contains("No such file"),
             "{e}"

@@ -6,6 +6,7 @@
 //! the set of acceptable ids a ground-truth file gives it ([`crate::truth`]). A photo is
 //! right at top-k when any acceptable class is among the model's k best.
 
+pub mod labelling;
 pub mod text;
 
 use std::collections::BTreeMap;
@@ -242,7 +243,9 @@ pub fn evaluate(
             let tensor = match tensor {
                 Ok(t) => t,
                 Err(e) => {
-                    report.unreadable.push((photo.path.clone(), e.to_string()));
+                    report
+                        .unreadable
+                        .push((photo.path.clone(), crate::error::Report(&e).to_string()));
                     continue;
                 }
             };

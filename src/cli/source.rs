@@ -1,0 +1,134 @@
+//! Where frames come from (`--source`, `--camera`, `--camera-size`, `--camera-format`) and
+//! the `WxH` sizes the flags take, checked into a [`SourceSpec`] that opens the source.
+
+use std::path::PathBuf;
+
+use crate::camera::v4l2::{Camera, DEFAULT_SIZE, FORMATS};
+use crate::camera::{Files, Format, FrameSource, Synthetic};
+use crate::Error;
+
+/// `WxH`, 1..=8192 pixels a side (screens, capture sizes).
+pub fn parse_size(size: &str) -> Result<(u32, u32), Error> {
+    let bad = || Error::usage(size, "a size must be WxH, 1..8192 a side");
+    let (w, h) = size.split_once('x').ok_or_else(bad)?;
+    let (w, h): (u32, u32) = (w.parse().map_err(|_| bad())?, h.parse().map_err(|_| bad())?);
+    if w == 0 || h == 0 || w > 8192 || h > 8192 {
+        return Err(bad());
+    }
+    Ok((w, h))
+}
+
+/// Where frames come from.
+pub enum SourceSpec {
+    Synthetic,
+    Folder(PathBuf),
+    /// A V4L2 camera (`None`: the first capture device) at about this size, in one of
+    /// these formats.
+    Camera(Option<PathBuf>, (u32, u32), Vec<Format>),
+}
+
+impl SourceSpec {
+    /// From `--source`, `--camera` and `--camera-size`: `--camera DEV` alone or with
+    /// `--source camera` is that camera, `--source camera` alone the first one.
+    pub fn resolve(
+        source: Option<&str>,
+        camera: Option<&str>,
+        size: Option<&str>,
+    ) -> Result<SourceSpec, Error> {
+        let size = match size {
+            Some(s) => parse_size(s)?,
+            None => DEFAULT_SIZE,
+        };
+        let all = FORMATS.to_vec();
+        Ok(match (source, camera) {
+            (None | Some("camera"), Some(dev)) => SourceSpec::Camera(Some(dev.into()), size, all),
+            (Some("camera"), None) => SourceSpec::Camera(None, size, all),
+            (Some(other), Some(dev)) => {
+                return Err(Error::usage(
+                    dev,
+                    format!("--camera needs --source camera, not --source {other}"),
+                ))
+            }
+            (None | Some("synthetic"), None) => SourceSpec::Synthetic,
+            (Some(dir), None) => SourceSpec::Folder(dir.into()),
+        })
+    }
+
+    /// `--camera-format NAME`: capture only that format; only a camera has formats.
+    pub fn only_format(&mut self, name: &str) -> Result<(), Error> {
+        let format = Format::parse(name).ok_or_else(|| {
+            Error::usage(
+                "--camera-format",
+                format!("{name}: not one of RGB3, BGR3, YU12, NV12, YUYV, MJPEG"),
+            )
+        })?;
+        match self {
+            SourceSpec::Camera(_, _, formats) => {
+                *formats = vec![format];
+                Ok(())
+            }
+            _ => Err(Error::usage(
+                "--camera-format",
+                "needs a camera (--camera or --source camera)",
+            )),
+        }
+    }
+
+    pub fn open(&self) -> Result<Box<dyn FrameSource>, Error> {
+        Ok(match self {
+            SourceSpec::Synthetic => Box::new(Synthetic::new(8, 640, 480)?),
+            SourceSpec::Folder(dir) => Box::new(Files::new(dir)?),
+            SourceSpec::Camera(dev, size, formats) => {
+                Box::new(Camera::open_as(dev.as_deref(), *size, formats)?)
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_wxh_within_limits() {
+        assert_eq!(parse_size("800x480").unwrap(), (800, 480));
+        for bad in ["800", "0x480", "800x8193", "x", "800x-1", ""] {
+            let e = parse_size(bad).unwrap_err();
+            assert!(e.is_bad_input(), "{bad}");
+            assert_eq!(
+                e.to_string(),
+                format!("{bad}: a size must be WxH, 1..8192 a side")
+            );
+        }
+    }
+
+    #[test]
+    fn a_camera_flag_means_a_camera_and_formats_need_one() {
+        let cam = SourceSpec::resolve(None, Some("/dev/video2"), Some("320x240")).unwrap();
+        assert!(
+            matches!(&cam, SourceSpec::Camera(Some(d), (320, 240), f) if d.to_str() == Some("/dev/video2") && f.len() == FORMATS.len())
+        );
+        assert!(matches!(
+            SourceSpec::resolve(Some("camera"), None, None).unwrap(),
+            SourceSpec::Camera(None, DEFAULT_SIZE, _)
+        ));
+        assert!(matches!(
+            SourceSpec::resolve(None, None, None).unwrap(),
+            SourceSpec::Synthetic
+        ));
+        let e = SourceSpec::resolve(Some("photos"), Some("/dev/video0"), None)
+            .err()
+            .unwrap();
+        assert_eq!(
+            e.to_string(),
+            "/dev/video0: --camera needs --source camera, not --source photos"
+        );
+        let mut folder = SourceSpec::resolve(Some("photos"), None, None).unwrap();
+        assert!(folder.only_format("YUYV").is_err());
+        let mut cam = cam;
+        cam.only_format("mjpeg").unwrap();
+        assert!(matches!(&cam, SourceSpec::Camera(_, _, f) if f == &vec![Format::Mjpeg]));
+        let e = cam.only_format("H264").unwrap_err().to_string();
+        assert!(e.starts_with("--camera-format: H264: not one of"), "{e}");
+    }
+}
