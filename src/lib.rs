@@ -11,7 +11,7 @@
 //! | [`model`] | `Classifier`: load, run, dequantize outputs; [`model::tflite`] the importer |
 //! | [`labels`] | ImageNet / breed labels, WordNet ids, which classes are dogs |
 //! | [`scores`] | top-k, dog gating |
-//! | [`eval`] | accuracy on labelled photos; [`truth`] ground truth from a file |
+//! | [`eval`] | accuracy on labelled photos; [`eval::truth`] ground truth from a file |
 //! | [`cli`] | the command line: flags, the config file as flags, one file per command |
 //! | [`error`] | the library's error type; [`error::Report`] prints one with its causes |
 
@@ -27,6 +27,5 @@ pub mod overlay;
 pub mod pipeline;
 pub mod preprocess;
 pub mod scores;
-pub mod truth;
 
 pub use error::Error;

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::truth::{is_truth_file, Truth};
+use super::truth::{is_truth_file, Truth};
 use crate::Error;
 
 use super::{collect, Photos};

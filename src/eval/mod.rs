@@ -3,11 +3,12 @@
 //!
 //! A photo's label is a WordNet id, read from its folder (Stanford Dogs layout,
 //! `n02085620-Chihuahua/x.jpg`) or its file name (ImageNet style, `n02085620_123.JPEG`), or
-//! the set of acceptable ids a ground-truth file gives it ([`crate::truth`]). A photo is
+//! the set of acceptable ids a ground-truth file gives it ([`truth`]). A photo is
 //! right at top-k when any acceptable class is among the model's k best.
 
 pub mod labelling;
 pub mod text;
+pub mod truth;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
