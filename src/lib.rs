@@ -7,10 +7,16 @@
 //!
 //! | module | stage |
 //! |---|---|
+//! | [`camera`] | frame sources (camera, folder, synthetic) and decoding frames to RGB |
 //! | [`preprocess`] | image decoding, centre crop, resize, normalise + quantize |
 //! | [`model`] | `Classifier`: load, run, dequantize outputs; [`model::tflite`] the importer |
 //! | [`labels`] | ImageNet / breed labels, WordNet ids, which classes are dogs |
 //! | [`scores`] | top-k, dog gating |
+//! | [`overlay`] | the screen: picture, breed names and bars drawn with embedded-graphics |
+//! | [`display`] | where a screen goes: framebuffer, PNG files, nowhere; the views log |
+//! | [`kiosk`] | `breedcam run`: capture, inference workers, presenter |
+//! | [`bench`] | `breedcam bench`: the kiosk's stages timed one by one |
+//! | [`stats`] | percentiles and memory figures shared by `bench` and the kiosk |
 //! | [`eval`] | accuracy on labelled photos; [`eval::truth`] ground truth from a file |
 //! | [`cli`] | the command line: flags, the config file as flags, one file per command |
 //! | [`error`] | the library's error type; [`error::Report`] prints one with its causes |
@@ -21,11 +27,12 @@ pub mod cli;
 pub mod display;
 pub mod error;
 pub mod eval;
+pub mod kiosk;
 pub mod labels;
 pub mod model;
 pub mod overlay;
-pub mod pipeline;
 pub mod preprocess;
 pub mod scores;
+pub mod stats;
 
 pub use error::Error;

@@ -1,4 +1,4 @@
-//! The kiosk loop (`breedcam run` and `pipeline::run`): real photos to PNG screens, a source
+//! The kiosk loop (`breedcam run` and `kiosk::run`): real photos to PNG screens, a source
 //! that fails mid-run and comes back, corrupt frames in the stream.
 
 mod common;
@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use breedcam::camera::{Format, Frame, FrameSource, Synthetic};
 use breedcam::display::{Display, NoDisplay};
+use breedcam::kiosk::{run, Options};
 use breedcam::model::{Classifier, LoadOptions};
-use breedcam::pipeline::{run, Options};
 use breedcam::preprocess::Crop;
 use breedcam::Error;
 use common::{breedcam, path_str, stderr};

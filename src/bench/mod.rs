@@ -20,6 +20,7 @@ use crate::model::Classifier;
 use crate::overlay::{draw, scale_picture, Canvas, View};
 use crate::preprocess::Crop;
 use crate::scores::verdict;
+use crate::stats::{peak_rss_mib, percentile, sorted};
 use crate::Error;
 
 pub const STAGES: [&str; 7] = [
@@ -44,19 +45,9 @@ pub struct Stage {
     pub mean: f64,
 }
 
-/// Nearest-rank percentile of sorted samples (0 when empty).
-pub(crate) fn percentile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
-}
-
 impl Stage {
     fn of(name: &str, samples: &[f64]) -> Stage {
-        let mut s = samples.to_vec();
-        s.sort_by(f64::total_cmp);
+        let s = sorted(samples.iter().copied());
         Stage {
             name: name.into(),
             n: s.len(),
@@ -132,22 +123,6 @@ impl Board {
             kernel: read_trim("/proc/sys/kernel/osrelease"),
         }
     }
-}
-
-/// A memory figure of this process from /proc/self/status, in MiB: `VmRSS` (resident
-/// now) or `VmHWM` (peak resident).
-pub fn rss_mib(field: &str) -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status
-        .lines()
-        .find(|l| l.strip_prefix(field).is_some_and(|r| r.starts_with(':')))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
-}
-
-/// Peak resident memory of this process, in MiB.
-pub fn peak_rss_mib() -> Option<f64> {
-    rss_mib("VmHWM")
 }
 
 /// One benchmark run: a self-describing record.
@@ -327,18 +302,4 @@ pub fn run(
         board,
         started_unix,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nearest_rank_percentiles() {
-        let s: Vec<f64> = (1..=100).map(f64::from).collect();
-        assert_eq!(percentile(&s, 0.5), 50.0);
-        assert_eq!(percentile(&s, 0.9), 90.0);
-        assert_eq!(percentile(&s, 0.99), 99.0);
-        assert_eq!(percentile(&[7.0], 0.99), 7.0);
-    }
 }

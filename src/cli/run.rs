@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::display::ViewLog;
-use crate::pipeline::{default_threads, Options};
+use crate::kiosk::{default_threads, Options};
 use crate::preprocess::Crop;
 use crate::Error;
 
@@ -153,7 +153,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
             .open()
             .map_err(|e| Error::Runtime(crate::error::Report(&e).to_string())),
     };
-    let stats = crate::pipeline::run(&model, &mut open, screen.as_mut(), &options, stop)?;
+    let stats = crate::kiosk::run(&model, &mut open, screen.as_mut(), &options, stop)?;
     log::info!("{}", serde_json::to_string(&stats)?);
     eprintln!(
         "breedcam: {} screens, {} frames captured, {} dropped as stale, {} bad frames skipped, \
