@@ -3,7 +3,7 @@
 //! The build machines have no /dev/video* and cannot load vivid or v4l2loopback, so these
 //! tests drive the real open path up to where a camera would answer: missing devices, files
 //! and character devices that are not V4L2, and what the kiosk does at start-up without its
-//! camera. Negotiation is unit-tested in src/camera/v4l2.rs.
+//! camera. Negotiation is unit-tested in src/camera/v4l2/negotiation.rs.
 
 mod common;
 
