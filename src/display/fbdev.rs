@@ -164,7 +164,9 @@ pub struct Framebuffer {
     back: Vec<u8>,
 }
 
-// SAFETY: the mapping is owned by this value alone and only touched through &mut self.
+// SAFETY: `map` is the only pointer to a mapping this value owns (made in `map`, unmapped
+// in `drop`); it is written only through `&mut self`, and a mapping is not tied to the
+// thread that made it, so moving the value to another thread is sound.
 unsafe impl Send for Framebuffer {}
 
 impl Framebuffer {
@@ -178,7 +180,11 @@ impl Framebuffer {
         let mut var = FbVarScreeninfo::default();
         let mut fix = FbFixScreeninfo::default();
         let fd = file.as_raw_fd();
-        // SAFETY: the ioctls fill structs of the kernel's layout, which these mirror.
+        // SAFETY: `fd` stays open for both calls (`file` is alive). FBIOGET_VSCREENINFO and
+        // FBIOGET_FSCREENINFO write one `fb_var_screeninfo` / `fb_fix_screeninfo`, which
+        // `FbVarScreeninfo` / `FbFixScreeninfo` mirror field for field (`#[repr(C)]`, same
+        // size), through pointers to live, exclusively borrowed locals. On a file that is
+        // not a framebuffer the ioctl fails (ENOTTY) and writes nothing.
         let ok = unsafe {
             libc::ioctl(
                 fd,
@@ -234,7 +240,9 @@ impl Framebuffer {
             msg,
         })?;
         let len = info.line_length as usize * info.height as usize;
-        // SAFETY: a shared read-write mapping of `len` bytes of an open file; checked below.
+        // SAFETY: a new mapping (null address hint, so nothing existing is replaced) of
+        // `len` bytes, non-zero because `check` refused empty geometry, of a file open for
+        // reading and writing. The result is compared with MAP_FAILED before any use.
         let map = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
@@ -269,7 +277,8 @@ impl Framebuffer {
 
 impl Drop for Framebuffer {
     fn drop(&mut self) {
-        // SAFETY: unmapping exactly what `map` mapped.
+        // SAFETY: `self.map` and `self.len` are exactly the mapping `map` made, nothing else
+        // unmaps it, and no reference into it outlives `self`.
         unsafe {
             libc::munmap(self.map as *mut libc::c_void, self.len);
         }
@@ -299,7 +308,9 @@ impl Display for Framebuffer {
                 px.copy_from_slice(&v.to_le_bytes()[..bpp]);
             }
         }
-        // SAFETY: `map` is valid for `len` bytes and `back` has exactly `len` bytes.
+        // SAFETY: `self.map` points to `self.len` writable bytes (mapped read-write in `map`,
+        // alive until drop); `self.back` has exactly `self.len` bytes; a heap buffer and a
+        // file mapping never overlap. Bytes need no alignment.
         unsafe { std::ptr::copy_nonoverlapping(self.back.as_ptr(), self.map, self.len) };
         Ok(())
     }
@@ -318,6 +329,20 @@ impl Display for Framebuffer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The SAFETY of the ioctls rests on these mirrors having the kernel's sizes
+    /// (linux/fb.h: `fb_var_screeninfo` is 40 `__u32`; `fb_fix_screeninfo` holds two
+    /// `unsigned long`s, 68 bytes on 32-bit and 80 on 64-bit targets).
+    #[test]
+    fn the_ioctl_structs_have_the_kernels_sizes() {
+        assert_eq!(std::mem::size_of::<FbVarScreeninfo>(), 160);
+        let fix = if cfg!(target_pointer_width = "64") {
+            80
+        } else {
+            68
+        };
+        assert_eq!(std::mem::size_of::<FbFixScreeninfo>(), fix);
+    }
 
     fn canvas() -> Canvas {
         let mut c = Canvas::new(4, 2);

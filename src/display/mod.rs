@@ -1,10 +1,24 @@
-//! Where a finished screen goes: the Linux framebuffer ([`fbdev`]), PNG files (headless
-//! runs, tests, snapshots) or nowhere.
+//! Where a finished screen goes: one file per backend, chosen by `--display` through
+//! [`BACKENDS`], and the views log ([`views`]) any of them can keep.
+//!
+//! | `--display` | backend |
+//! |---|---|
+//! | `fb:/dev/fbN` | [`fbdev::Framebuffer`]: the Linux framebuffer, through a shared memory map |
+//! | `png:DIR` | [`png::PngDisplay`]: each screen as a PNG file, and a views log (headless runs, tests) |
+//! | `none` | [`none::NoDisplay`]: nowhere (benchmarks of everything but the screen) |
+
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 pub mod fbdev;
+pub mod none;
+pub mod png;
+pub mod views;
 
-use std::io::Write;
-use std::path::PathBuf;
+use std::path::Path;
+
+pub use none::NoDisplay;
+pub use png::PngDisplay;
+pub use views::{view_record, ViewLog};
 
 use crate::overlay::{Canvas, View};
 use crate::Error;
@@ -30,214 +44,103 @@ pub trait Display {
     }
 }
 
-/// One line of a views log: `{"frame": N, "headline": ..., "breeds": [[name, p], ...],
-/// "picture": [x, y, w, h] or null, "screen": [w, h]}`.
-pub fn view_record(
-    frame: u64,
-    view: &View,
-    picture: Option<(u32, u32, u32, u32)>,
-    screen: (u32, u32),
-) -> String {
-    serde_json::json!({
-        "frame": frame,
-        "headline": view.headline,
-        "breeds": view.breeds.iter().map(|l| (l.name.clone(), l.probability)).collect::<Vec<_>>(),
-        "picture": picture.map(|(x, y, w, h)| [x, y, w, h]),
-        "screen": [screen.0, screen.1],
-    })
-    .to_string()
+/// Opens a backend with its argument ("" when it takes none) at `width` x `height` (a
+/// framebuffer has its own size).
+pub type Opener = fn(arg: &str, width: u32, height: u32) -> Result<Box<dyn Display>, Error>;
+
+/// A display backend as `--display` names it.
+pub struct Backend {
+    /// The name before the colon (or the whole spec when there is no argument).
+    pub name: &'static str,
+    /// What follows `NAME:`, for messages (`None`: the backend takes no argument).
+    pub arg: Option<&'static str>,
+    pub open: Opener,
 }
 
-fn append_line(path: &std::path::Path, line: &str) -> Result<(), Error> {
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(|e| Error::io(path, e))?;
-    writeln!(f, "{line}").map_err(|e| Error::io(path, e))
-}
+/// Every backend, in the order messages list them.
+pub const BACKENDS: &[Backend] = &[
+    Backend {
+        name: "fb",
+        arg: Some("/dev/fbN"),
+        open: |dev, _, _| Ok(Box::new(fbdev::Framebuffer::open(Path::new(dev))?)),
+    },
+    Backend {
+        name: "png",
+        arg: Some("DIR"),
+        open: |dir, width, height| Ok(Box::new(PngDisplay::new(dir.into(), width, height)?)),
+    },
+    Backend {
+        name: "none",
+        arg: None,
+        open: |_, width, height| Ok(Box::new(NoDisplay { width, height })),
+    },
+];
 
-/// Any display, with each view appended to a JSON-lines file ([`view_record`]) after it
-/// was presented: what the framebuffer kiosk says it shows, for checks from outside.
-pub struct ViewLog {
-    pub inner: Box<dyn Display>,
-    pub path: PathBuf,
-    count: u64,
-}
-
-impl ViewLog {
-    /// Starts a new log at `path` (an existing file is replaced).
-    pub fn new(inner: Box<dyn Display>, path: PathBuf) -> Result<ViewLog, Error> {
-        std::fs::write(&path, b"").map_err(|e| Error::io(&path, e))?;
-        Ok(ViewLog {
-            inner,
-            path,
-            count: 0,
-        })
-    }
-}
-
-impl Display for ViewLog {
-    fn size(&self) -> (u32, u32) {
-        self.inner.size()
-    }
-    fn present(&mut self, canvas: &Canvas) -> Result<(), Error> {
-        self.inner.present(canvas)
-    }
-    fn describe(&self) -> String {
-        format!(
-            "{} (views to {})",
-            self.inner.describe(),
-            self.path.display()
-        )
-    }
-    fn present_view(
-        &mut self,
-        canvas: &Canvas,
-        view: &View,
-        picture: Option<(u32, u32, u32, u32)>,
-    ) -> Result<(), Error> {
-        self.inner.present_view(canvas, view, picture)?;
-        self.count += 1;
-        let line = view_record(self.count, view, picture, self.inner.size());
-        append_line(&self.path, &line)
-    }
-}
-
-/// Draws nowhere (benchmarks of everything but the screen, headless kiosks).
-pub struct NoDisplay {
-    pub width: u32,
-    pub height: u32,
-}
-
-impl Display for NoDisplay {
-    fn size(&self) -> (u32, u32) {
-        (self.width, self.height)
-    }
-    fn present(&mut self, _canvas: &Canvas) -> Result<(), Error> {
-        Ok(())
-    }
-    fn describe(&self) -> String {
-        "none".into()
-    }
-}
-
-/// Writes every frame as `DIR/frame-000001.png`.
-pub struct PngDisplay {
-    pub dir: PathBuf,
-    pub width: u32,
-    pub height: u32,
-    pub count: u64,
-}
-
-impl PngDisplay {
-    pub fn new(dir: PathBuf, width: u32, height: u32) -> Result<PngDisplay, Error> {
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        Ok(PngDisplay {
-            dir,
-            width,
-            height,
-            count: 0,
-        })
-    }
-}
-
-impl Display for PngDisplay {
-    fn size(&self) -> (u32, u32) {
-        (self.width, self.height)
-    }
-    fn present(&mut self, canvas: &Canvas) -> Result<(), Error> {
-        self.count += 1;
-        let path = self.dir.join(format!("frame-{:06}.png", self.count));
-        canvas.image.save(&path).map_err(|e| Error::BadInput {
-            path,
-            msg: e.to_string(),
-        })
-    }
-    fn describe(&self) -> String {
-        format!("png:{}", self.dir.display())
-    }
-    /// Also appends a [`view_record`] line to `DIR/views.jsonl`, so a headless run can be
-    /// checked without reading pixels.
-    fn present_view(
-        &mut self,
-        canvas: &Canvas,
-        view: &View,
-        picture: Option<(u32, u32, u32, u32)>,
-    ) -> Result<(), Error> {
-        self.present(canvas)?;
-        let line = view_record(self.count, view, picture, self.size());
-        append_line(&self.dir.join("views.jsonl"), &line)
-    }
-}
-
-/// Parses `fb:/dev/fbN`, `png:DIR` or `none`. `width`/`height` size the drawn frames for
-/// `png` and `none`; a framebuffer has its own size.
-pub fn open(spec: &str, width: u32, height: u32) -> Result<Box<dyn Display>, Error> {
-    match spec.split_once(':') {
-        None if spec == "none" => Ok(Box::new(NoDisplay { width, height })),
-        Some(("png", dir)) if !dir.is_empty() => {
-            Ok(Box::new(PngDisplay::new(dir.into(), width, height)?))
+impl Backend {
+    /// The backend's argument if `spec` names this backend.
+    fn matches<'s>(&self, spec: &'s str) -> Option<&'s str> {
+        match self.arg {
+            None => (spec == self.name).then_some(""),
+            Some(_) => spec
+                .strip_prefix(self.name)?
+                .strip_prefix(':')
+                .filter(|arg| !arg.is_empty()),
         }
-        Some(("fb", dev)) if !dev.is_empty() => Ok(Box::new(fbdev::Framebuffer::open(
-            std::path::Path::new(dev),
-        )?)),
-        _ => Err(Error::BadInput {
-            path: spec.into(),
-            msg: "display must be `fb:/dev/fbN`, `png:DIR` or `none`".into(),
-        }),
+    }
+
+    /// How `--display` spells it: `` `fb:/dev/fbN` ``, `` `none` ``.
+    fn usage(&self) -> String {
+        match self.arg {
+            None => format!("`{}`", self.name),
+            Some(arg) => format!("`{}:{arg}`", self.name),
+        }
+    }
+}
+
+/// Opens the display `spec` names (`fb:/dev/fbN`, `png:DIR` or `none`, see [`BACKENDS`]).
+/// `width`/`height` size the drawn frames for `png` and `none`; a framebuffer has its own
+/// size.
+pub fn open(spec: &str, width: u32, height: u32) -> Result<Box<dyn Display>, Error> {
+    for backend in BACKENDS {
+        if let Some(arg) = backend.matches(spec) {
+            return (backend.open)(arg, width, height);
+        }
+    }
+    Err(Error::BadInput {
+        path: spec.into(),
+        msg: format!("display must be {}", one_of(BACKENDS)),
+    })
+}
+
+/// "`a`, `b` or `c`".
+fn one_of(backends: &[Backend]) -> String {
+    let names: Vec<String> = backends.iter().map(Backend::usage).collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => names.concat(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::overlay::Line;
 
     #[test]
-    fn the_views_log_records_what_each_screen_shows_and_where_the_picture_is() {
+    fn specs_pick_their_backend_and_anything_else_lists_them_all() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("views.jsonl");
-        let inner = Box::new(NoDisplay {
-            width: 320,
-            height: 240,
-        });
-        let mut log = ViewLog::new(inner, path.clone()).unwrap();
-        let canvas = Canvas::new(320, 240);
-        let dog = View {
-            breeds: vec![Line {
-                name: "Eskimo dog".into(),
-                probability: 0.5,
-            }],
-            ..View::default()
-        };
-        let lost = View {
-            headline: Some("camera lost: /dev/video0: gone".into()),
-            ..View::default()
-        };
-        log.present_view(&canvas, &dog, Some((0, 30, 320, 180)))
-            .unwrap();
-        log.present_view(&canvas, &lost, None).unwrap();
-        let lines: Vec<serde_json::Value> = std::fs::read_to_string(&path)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        assert_eq!(lines.len(), 2);
-        assert_eq!(lines[0]["frame"], 1);
-        assert_eq!(lines[0]["breeds"][0][0], "Eskimo dog");
-        assert_eq!(lines[0]["picture"], serde_json::json!([0, 30, 320, 180]));
-        assert_eq!(lines[0]["screen"], serde_json::json!([320, 240]));
-        assert_eq!(lines[1]["headline"], "camera lost: /dev/video0: gone");
-        assert!(lines[1]["picture"].is_null());
-        // A log that cannot be written is an error naming the file.
-        let bad = ViewLog::new(
-            Box::new(NoDisplay {
-                width: 1,
-                height: 1,
-            }),
-            dir.path().join("no/such/dir/views.jsonl"),
-        );
-        assert!(bad.err().unwrap().to_string().contains("no/such/dir"));
+        let png = format!("png:{}", dir.path().join("screens").display());
+        assert_eq!(open("none", 320, 240).unwrap().describe(), "none");
+        assert_eq!(open("none", 320, 240).unwrap().size(), (320, 240));
+        assert_eq!(open(&png, 64, 48).unwrap().describe(), png);
+        assert!(dir.path().join("screens").is_dir());
+        for bad in ["", "none:", "fb:", "png:", "nothing", "fb", "vnc:1"] {
+            let e = open(bad, 1, 1).err().unwrap().to_string();
+            assert!(
+                e.contains("display must be `fb:/dev/fbN`, `png:DIR` or `none`"),
+                "{bad}: {e}"
+            );
+        }
+        let e = open("fb:/no/such/fb", 1, 1).err().unwrap().to_string();
+        assert!(e.contains("/no/such/fb"), "{e}");
     }
 }
