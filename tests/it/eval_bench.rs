@@ -1,8 +1,8 @@
 //! `breedcam eval` on a labelled folder the test builds, and `breedcam bench` reports.
 
-mod common;
+use crate::common;
 
-use common::{breedcam, path_str, stderr, stdout};
+use crate::common::{breedcam, path_str, stderr, stdout};
 
 #[test]
 fn eval_counts_exactly_on_a_folder_built_here() {

@@ -11,7 +11,7 @@
 //! - models marked exact: bit for bit XNNPACK's output (breedcam requantizes convolutions
 //!   and adds the way XNNPACK does, src/model/tflite/qconv.rs).
 
-mod common;
+use crate::common;
 
 use breedcam::model::{Classifier, LoadOptions};
 use breedcam::preprocess::{load_image, Crop};

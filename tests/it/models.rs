@@ -2,12 +2,12 @@
 //! `--tta flip` is mirror-symmetric, and the rebuilt models' dev-dogs accuracy under tract is
 //! within 2 photos of TFLite's on the same input tensors (models/MODELS.md).
 
-mod common;
+use crate::common;
 
+use crate::common::{breedcam, path_str, stderr, stdout};
 use breedcam::model::{Classifier, LoadOptions, ModelSource, NormSource, Tta, MODELS};
 use breedcam::preprocess::{load_image, Crop};
 use breedcam::scores::verdict;
-use common::{breedcam, path_str, stderr, stdout};
 
 const HUSKY_FAMILY: [&str; 3] = ["Eskimo dog", "Siberian husky", "malamute"];
 
