@@ -63,7 +63,7 @@ fn values(bytes: &[u8], dtype: &str) -> Vec<f64> {
     }
 }
 
-/// Checks a fixture's cases; those that need ../shared (its photos, its models) only when it
+/// Checks a fixture's cases; those that need $BREEDCAM_SHARED (photos, models) only when it
 /// is there, so a fresh clone still checks the committed model on the committed photo.
 fn check(name: &str, exact: bool) {
     let shared = common::shared();

@@ -208,7 +208,7 @@ fn flip_tta_of_a_picture_equals_flip_tta_of_its_mirror() {
     assert_eq!(top3(&lines[0]), top3(&lines[1]));
 }
 
-/// `breedcam eval --json` on ../shared/data/dev-dogs: (top-1, top-3, top-5) photos.
+/// `breedcam eval --json` on $BREEDCAM_SHARED/data/dev-dogs: (top-1, top-3, top-5) photos.
 fn dev_dogs(model: &str, tta: &str) -> Option<(i64, i64, i64)> {
     let shared = common::shared()?;
     let dir = shared.join("data/dev-dogs");
