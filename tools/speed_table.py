@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The README's speed table, measured in one session: tract (breedcam bench, 1 and 2 threads)
+"""The speed table of docs/performance.md, measured in one session: tract (breedcam bench, 1 and 2 threads)
 against TFLite XNNPACK and TFLite builtin kernels (one thread), same model, same input tensor.
 
 Rounds alternate the three runners so a noisy machine hurts them alike; the table reports the

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""TFLite's inference time on breedcam's own input tensor, for the same-session ratio in the
-README: median of N invokes after a warm-up, one thread, XNNPACK and builtin kernels.
+"""TFLite's inference time on breedcam's own input tensor, for the same-session ratio in
+docs/performance.md: median of N invokes after a warm-up, one thread, XNNPACK and builtin kernels.
 
   python3 tools/tflite_time.py MODEL INPUT.bin [--runs 50]
 """

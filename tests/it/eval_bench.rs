@@ -1,8 +1,8 @@
 //! `breedcam eval` on a labelled folder the test builds, and `breedcam bench` reports.
 
-mod common;
+use crate::common;
 
-use common::{breedcam, path_str, stderr, stdout};
+use crate::common::{breedcam, path_str, stderr, stdout};
 
 #[test]
 fn eval_counts_exactly_on_a_folder_built_here() {
@@ -228,7 +228,7 @@ fn bench_from_a_folder_writes_the_screens_it_times() {
 )]
 fn eval_of_coral_mobilenet_v1_on_dev_dogs_matches_tflite() {
     // TFLite XNNPACK on breedcam's input tensors (tools/tflite_accuracy.py, top-k over the
-    // 121 dog classes): 83.1 / 96.6 / 98.3 % = 98 / 114 / 116 of 118. (../shared/README.md's
+    // 121 dog classes): 83.1 / 96.6 / 98.3 % = 98 / 114 / 116 of 118. ($BREEDCAM_SHARED/README.md's
     // 101 / 116 / 116 is over 118 classes, on PIL-resized tensors.)
     let Some(shared) = common::shared() else {
         return;
@@ -253,7 +253,7 @@ fn eval_of_coral_mobilenet_v1_on_dev_dogs_matches_tflite() {
     assert!((got("top5") - 116).abs() <= 2, "{d}");
 }
 
-/// `../shared/data/dev-dogs`' Rhodesian ridgeback photo, which every committed model takes
+/// `$BREEDCAM_SHARED/data/dev-dogs`' Rhodesian ridgeback photo, which every committed model takes
 /// for a dhole (the best class over all 1000): a dog since the dog set has 121 classes.
 fn ridgeback(shared: &std::path::Path) -> Vec<u8> {
     std::fs::read(shared.join("data/dev-dogs/n02087394_Rhodesian_ridgeback.JPEG")).unwrap()

@@ -1,19 +1,19 @@
 //! The kiosk loop (`breedcam run` and `kiosk::run`): real photos to PNG screens, a source
 //! that fails mid-run and comes back, corrupt frames in the stream.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::common::{breedcam, path_str, stderr};
 use breedcam::camera::{Format, Frame, FrameSource, Synthetic};
 use breedcam::display::{Display, NoDisplay};
 use breedcam::kiosk::{run, Options};
 use breedcam::model::{Classifier, LoadOptions};
 use breedcam::preprocess::Crop;
 use breedcam::Error;
-use common::{breedcam, path_str, stderr};
 
 #[test]
 fn run_on_photos_names_the_breeds_and_says_no_dog_for_the_cat() {

@@ -11,7 +11,7 @@
 //! - models marked exact: bit for bit XNNPACK's output (breedcam requantizes convolutions
 //!   and adds the way XNNPACK does, src/model/tflite/qconv.rs).
 
-mod common;
+use crate::common;
 
 use breedcam::model::{Classifier, LoadOptions};
 use breedcam::preprocess::{load_image, Crop};
@@ -63,7 +63,7 @@ fn values(bytes: &[u8], dtype: &str) -> Vec<f64> {
     }
 }
 
-/// Checks a fixture's cases; those that need ../shared (its photos, its models) only when it
+/// Checks a fixture's cases; those that need $BREEDCAM_SHARED (photos, models) only when it
 /// is there, so a fresh clone still checks the committed model on the committed photo.
 fn check(name: &str, exact: bool) {
     let shared = common::shared();

@@ -1,9 +1,9 @@
 //! The `breedcam` command line on real photos and on bad input.
 
-mod common;
+use crate::common;
 
+use crate::common::{breedcam, path_str, stderr, stdout};
 use breedcam::model::tflite::build::{TinyModel, TinyOp, TinyOptions, TinyTensor};
-use common::{breedcam, path_str, stderr, stdout};
 use tract_tflite::tflite::{BuiltinOperator, TensorType};
 
 /// A failed run: exit code 2, and one line on stderr that names `file` and says `cause`.

@@ -5,9 +5,7 @@
 //! and character devices that are not V4L2, and what the kiosk does at start-up without its
 //! camera. Negotiation is unit-tested in src/camera/v4l2/negotiation.rs.
 
-mod common;
-
-use common::{breedcam, path_str, stderr, stdout};
+use crate::common::{breedcam, path_str, stderr, stdout};
 
 fn video_nodes() -> Vec<String> {
     let mut nodes: Vec<String> = std::fs::read_dir("/dev")

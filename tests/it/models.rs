@@ -2,12 +2,12 @@
 //! `--tta flip` is mirror-symmetric, and the rebuilt models' dev-dogs accuracy under tract is
 //! within 2 photos of TFLite's on the same input tensors (models/MODELS.md).
 
-mod common;
+use crate::common;
 
+use crate::common::{breedcam, path_str, stderr, stdout};
 use breedcam::model::{Classifier, LoadOptions, ModelSource, NormSource, Tta, MODELS};
 use breedcam::preprocess::{load_image, Crop};
 use breedcam::scores::verdict;
-use common::{breedcam, path_str, stderr, stdout};
 
 const HUSKY_FAMILY: [&str; 3] = ["Eskimo dog", "Siberian husky", "malamute"];
 
@@ -208,7 +208,7 @@ fn flip_tta_of_a_picture_equals_flip_tta_of_its_mirror() {
     assert_eq!(top3(&lines[0]), top3(&lines[1]));
 }
 
-/// `breedcam eval --json` on ../shared/data/dev-dogs: (top-1, top-3, top-5) photos.
+/// `breedcam eval --json` on $BREEDCAM_SHARED/data/dev-dogs: (top-1, top-3, top-5) photos.
 fn dev_dogs(model: &str, tta: &str) -> Option<(i64, i64, i64)> {
     let shared = common::shared()?;
     let dir = shared.join("data/dev-dogs");

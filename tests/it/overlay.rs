@@ -5,7 +5,7 @@
 //! checks measure the drawn pixels: the breed names' height, and the longest dog names
 //! staying inside their column.
 
-mod common;
+use crate::common;
 
 use breedcam::overlay::{draw, text, Canvas, Layout, Line, View};
 use image::RgbImage;

@@ -1,7 +1,7 @@
 //! The importer on small models we build ourselves, and on damaged copies of the committed
 //! default model: every bad file is an error that says what is wrong, never a panic.
 
-mod common;
+use crate::common;
 
 use breedcam::model::tflite::build::{TinyModel, TinyOp, TinyOptions, TinyTensor};
 use breedcam::model::tflite::{import, ImportError, MAX_TENSOR_ELEMENTS};

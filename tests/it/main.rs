@@ -1,0 +1,16 @@
+//! breedcam's integration tests: one test binary, one module per subject (one binary links
+//! breedcam and tract once instead of once per file). `cargo test --release --test it`
+//! runs them all, `cargo test --release --test it golden::` one module. What each proves:
+//! docs/testing.md.
+
+mod common;
+
+mod camera;
+mod cli;
+mod dog_set;
+mod eval_bench;
+mod golden;
+mod import;
+mod kiosk;
+mod models;
+mod overlay;
