@@ -299,7 +299,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     let bad_input = e.chain().any(|c| {
         c.downcast_ref::<breedcam::Error>()
             .is_some_and(|e| e.is_bad_input())
-            || c.downcast_ref::<breedcam::model::tflite::ImportError>()
+            || c.downcast_ref::<breedcam::engine::import::ImportError>()
                 .is_some()
     });
     if bad_input {
@@ -534,7 +534,7 @@ fn info(args: &ModelArgs, json: bool) -> anyhow::Result<ExitCode> {
     // Survey first: it works on models that do not load, and lists what is unsupported.
     let bytes = source.bytes()?;
     let survey =
-        breedcam::model::tflite::survey(&bytes).map_err(|cause| breedcam::Error::Model {
+        breedcam::engine::import::survey(&bytes).map_err(|cause| breedcam::Error::Model {
             path: path.clone(),
             cause,
         })?;

@@ -2,7 +2,7 @@
 
 mod common;
 
-use breedcam::model::tflite::build::{TinyModel, TinyOp, TinyOptions, TinyTensor};
+use breedcam::engine::import::build::{TinyModel, TinyOp, TinyOptions, TinyTensor};
 use common::{breedcam, path_str, stderr, stdout};
 use tract_tflite::tflite::{BuiltinOperator, TensorType};
 

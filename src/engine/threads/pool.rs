@@ -169,8 +169,8 @@ impl Pool {
         s.done.store(0, Ordering::Relaxed);
         {
             let mut st = s.state.lock().unwrap();
-            // SAFETY (lifetime erasure): the job is withdrawn and every helper that took it has
-            // left before this function returns.
+            // SAFETY: lifetime erasure only (same pointer type); the job is withdrawn and every
+            // helper that took it has left before this function returns.
             let f: *const (dyn Fn(usize) + Sync) = unsafe { std::mem::transmute(f) };
             st.job = Some(Job { f });
             st.epoch += 1;
