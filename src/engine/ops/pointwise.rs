@@ -423,7 +423,7 @@ impl QPointwise {
                 k.pw_matmul(w, &s.wide, rows, accs);
                 let o = &mut out[start * self.cout..][..rows * self.cout];
                 let fold = self.fold.as_ref().map(|kz| (kz, xs));
-                self.requant.rows_here(accs, o, fold);
+                self.requant.rows(accs, o, fold);
             }
             Ok(())
         })
@@ -505,7 +505,7 @@ impl QPointwise {
                 let accs = &acc.try_as_plain_ram()?.as_slice::<i32>()?[..rows * self.cout];
                 let o = &mut out[start * self.cout..][..rows * self.cout];
                 let fold = self.fold.as_ref().map(|kz| (kz, xs));
-                self.requant.rows_here(accs, o, fold);
+                self.requant.rows(accs, o, fold);
             }
             Ok(())
         })

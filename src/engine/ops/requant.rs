@@ -106,14 +106,9 @@ impl RequantSpec {
         })
     }
 
-    /// [`RequantSpec::rows`] inside a [`Job`] already running on the kernel set.
+    /// [`RequantSpec::rows`] inside the job, compiled for the kernel set.
     #[inline(always)]
-    pub(super) fn rows_here(
-        &self,
-        acc: &[i32],
-        out: &mut [u8],
-        fold: Option<(&KernelZeroPoint, &[u8])>,
-    ) {
+    fn rows_here(&self, acc: &[i32], out: &mut [u8], fold: Option<(&KernelZeroPoint, &[u8])>) {
         let c = self.scale.len();
         let pixels = acc.chunks_exact(c).zip(out.chunks_exact_mut(c));
         match fold {
