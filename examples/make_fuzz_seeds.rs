@@ -3,7 +3,7 @@
 //!
 //!   cargo run --example make_fuzz_seeds
 
-use breedcam::model::tflite::build::{TinyModel, TinyOp, TinyOptions, TinyTensor};
+use breedcam::engine::import::build::{TinyModel, TinyOp, TinyOptions, TinyTensor};
 use tract_tflite::tflite::{ActivationFunctionType, BuiltinOperator, TensorType};
 
 fn main() -> std::io::Result<()> {

@@ -11,7 +11,7 @@ fn work(n: u64) -> u64 {
 }
 
 fn main() {
-    let pool = Arc::new(breedcam::model::pool::Pool::new(2));
+    let pool = Arc::new(breedcam::engine::threads::Pool::new(2));
     for &units in &[1_000u64, 10_000, 100_000] {
         let reps = 2000;
         let t = Instant::now();

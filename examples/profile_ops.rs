@@ -21,7 +21,7 @@ fn main() -> anyhow::Result<()> {
         breedcam::model::set_threads(n);
     }
     // As breedcam runs a plan: with the inference threads awake.
-    breedcam::model::pool::inference(profile)
+    breedcam::engine::threads::inference(profile)
 }
 
 fn profile() -> anyhow::Result<()> {
@@ -31,7 +31,7 @@ fn profile() -> anyhow::Result<()> {
         .map(String::as_str)
         .unwrap_or("models/efficientnet_lite0_int8.tflite");
     let runs: usize = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(10);
-    let imported = breedcam::model::tflite::import(&std::fs::read(path)?)?;
+    let imported = breedcam::engine::import::import(&std::fs::read(path)?)?;
     let fact = imported.model.input_fact(0)?.clone();
     let model = imported.model.into_optimized()?;
     if std::env::var("DUMP").is_ok() {
@@ -48,9 +48,9 @@ fn profile() -> anyhow::Result<()> {
     let mut input = Tensor::zero_dt(fact.datum_type, &shape)?;
     if let Ok(f) = std::env::var("INPUT") {
         let b = std::fs::read(f)?;
-        input = breedcam::model::tflite::ops::tensor_from_bytes(fact.datum_type, &shape, &b)?;
+        input = breedcam::engine::ops::tensor_from_bytes(fact.datum_type, &shape, &b)?;
     }
-    unsafe { input.set_datum_type(fact.datum_type) };
+    let input = breedcam::engine::ops::quant::retyped(input, fact.datum_type)?;
     let dump = std::env::var("DUMP_NODE").ok();
     let per_node = std::env::var("PER_NODE").is_ok();
     let mut per_op: HashMap<String, (f64, usize)> = HashMap::new();

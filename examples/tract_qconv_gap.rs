@@ -7,9 +7,7 @@
 //! `cargo run --release --example tract_qconv_gap [-- RUNS]`
 use std::time::Instant;
 
-use breedcam::model::tflite::ops::Window;
-use breedcam::model::tflite::ops::Q8;
-use breedcam::model::tflite::qconv::{QDepthwise, Requant, RequantSpec};
+use breedcam::engine::ops::{QDepthwise, Requant, RequantSpec, Window, Q8};
 use tract_core::internal::*;
 use tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec, PoolSpec};
 use tract_core::ops::nn::DataFormat;

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::model::tflite::ImportError;
+use crate::engine::import::ImportError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

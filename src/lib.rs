@@ -2,15 +2,15 @@
 //!
 //! One frame's journey: picture -> [`preprocess`] (crop, resize, quantize into the model's
 //! input tensor) -> [`model`] (an int8 TFLite model imported onto tract by
-//! [`model::tflite`], run on tract's quantized kernels) -> [`scores`] (top-k breeds, "no dog")
-//! -> the user.
+//! [`engine::import`], run on breedcam's int8 ops, kernels and threads in [`engine`]) ->
+//! [`scores`] (top-k breeds, "no dog") -> the user.
 //!
 //! | module | stage |
 //! |---|---|
 //! | [`camera`] | frame sources (camera, folder, synthetic) and decoding frames to RGB |
 //! | [`preprocess`] | image decoding, centre crop, resize, normalise + quantize |
-//! | [`model`] | `Classifier`: load, run, dequantize outputs; [`model::tflite`] the importer |
-//! | [`labels`] | ImageNet / breed labels, WordNet ids, which classes are dogs |
+//! | [`model`] | `Classifier`: load, run, dequantize outputs; committed models; [`model::labels`] |
+//! | [`engine`] | the inference engine: [`engine::import`] (TFLite -> tract graph), [`engine::ops`] (int8 ops), [`engine::kernels`] (reference + SIMD), [`engine::threads`] (pool, placement, splitting) |
 //! | [`scores`] | top-k, dog gating |
 //! | [`overlay`] | the screen: picture, breed names and bars drawn with embedded-graphics |
 //! | [`display`] | where a screen goes: framebuffer, PNG files, nowhere; the views log |
@@ -25,10 +25,10 @@ pub mod bench;
 pub mod camera;
 pub mod cli;
 pub mod display;
+pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod kiosk;
-pub mod labels;
 pub mod model;
 pub mod overlay;
 pub mod preprocess;

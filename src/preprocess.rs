@@ -8,7 +8,8 @@ use image::imageops;
 use image::RgbImage;
 use tract_core::prelude::*;
 
-use crate::model::tflite::{Normalization, TensorSpec};
+use crate::engine::import::{Normalization, TensorSpec};
+use crate::engine::ops::quant::{retyped, tensor_from_raw};
 use crate::Error;
 
 /// How a picture is fitted to the model's square input.
@@ -151,14 +152,14 @@ impl Preprocessor {
         }
         let shape = [1, self.height, self.width, 3];
         let raw = fitted.as_raw();
-        let mut t = match &self.table {
+        let t = match &self.table {
             Table::Quantized(lut) => {
                 let bytes: Vec<u8> = raw
                     .iter()
                     .enumerate()
                     .map(|(i, &p)| lut[i % 3][p as usize])
                     .collect();
-                unsafe { Tensor::from_raw::<u8>(&shape, &bytes)? }
+                tensor_from_raw(self.datum_type, &shape, &bytes)?
             }
             Table::Float(lut) => {
                 let v: Vec<f32> = raw
@@ -166,10 +167,9 @@ impl Preprocessor {
                     .enumerate()
                     .map(|(i, &p)| lut[i % 3][p as usize])
                     .collect();
-                Tensor::from_shape(&shape, &v)?
+                retyped(Tensor::from_shape(&shape, &v)?, self.datum_type)?
             }
         };
-        unsafe { t.set_datum_type(self.datum_type) };
         Ok(t)
     }
 

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::labels::Labels;
+use crate::model::labels::Labels;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Prediction {

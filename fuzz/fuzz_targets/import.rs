@@ -5,8 +5,8 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = breedcam::model::tflite::survey(data);
-    if let Ok(imported) = breedcam::model::tflite::import(data) {
+    let _ = breedcam::engine::import::survey(data);
+    if let Ok(imported) = breedcam::engine::import::import(data) {
         let _ = imported.model.into_optimized();
     }
 });

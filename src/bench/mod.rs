@@ -139,10 +139,10 @@ pub struct Report {
     pub display: String,
     pub threads: usize,
     /// tract-linalg's matmul kernels in the plan and how many nodes use each.
-    pub matmul_kernels: Vec<crate::model::kernels::KernelUse>,
+    pub matmul_kernels: Vec<crate::engine::report::KernelUse>,
     /// The instruction sets tract dispatches on (after `TRACT_CPU_ISA` edits).
     pub isa: String,
-    /// Why breedcam edited tract's instruction sets, if it did (see `model::cpu`).
+    /// Why breedcam edited tract's instruction sets, if it did (see `engine::kernels::steering`).
     pub kernel_steering: Option<String>,
     pub warmup: usize,
     pub frames: usize,
@@ -284,7 +284,7 @@ pub fn run(
         threads: opts.threads,
         matmul_kernels: model.matmul_kernels.clone(),
         isa: format!("{:?}", tract_linalg::isa::native()),
-        kernel_steering: crate::model::cpu::steering().map(String::from),
+        kernel_steering: crate::engine::kernels::steering::steering().map(String::from),
         warmup: opts.warmup,
         frames: opts.frames,
         stages: STAGES

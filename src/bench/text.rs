@@ -49,7 +49,7 @@ fn write_all(out: &mut String, r: &Report) -> std::fmt::Result {
     writeln!(
         out,
         "matmul kernels: {} (isa {})",
-        crate::model::kernels::describe(&r.matmul_kernels),
+        crate::engine::report::describe(&r.matmul_kernels),
         r.isa
     )?;
     if let Some(why) = &r.kernel_steering {

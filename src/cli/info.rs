@@ -3,8 +3,8 @@
 
 use std::process::ExitCode;
 
+use crate::engine::import::survey;
 use crate::model::info::About;
-use crate::model::tflite::survey;
 use crate::Error;
 
 use super::args::ModelArgs;

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 use super::{agreement, Photos, Report};
-use crate::labels::Labels;
+use crate::model::labels::Labels;
 
 /// The summary of `reports` (one per model, `labels` in the same order) over `all`'s photos,
 /// `truth` the ground-truth file if labels came from one.

@@ -29,7 +29,7 @@ use serde::de::{Deserializer, Error as _, MapAccess, Visitor};
 use serde::Deserialize;
 
 use crate::eval::{images, Labelled, Photos};
-use crate::labels::Labels;
+use crate::model::labels::Labels;
 use crate::Error;
 
 /// A parsed ground-truth file: key -> acceptable WordNet ids (empty: no valid label).

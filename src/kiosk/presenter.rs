@@ -13,7 +13,7 @@ use super::slot::Newest;
 use super::workers::{Done, InFlight, Screen};
 use super::Stats;
 use crate::display::Display;
-use crate::labels::Labels;
+use crate::model::labels::Labels;
 use crate::overlay::{draw, picture_rect, Canvas, View};
 use crate::scores::verdict;
 use crate::stats::{peak_rss_mib, percentile, resident_mib, sorted};

@@ -4,8 +4,8 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use super::tflite::{is_supported, Survey};
 use super::{Classifier, TensorSpec};
+use crate::engine::import::{is_supported, Survey};
 
 /// One model, surveyed and (if every op is supported) loaded.
 pub struct About<'a> {

@@ -1,13 +1,9 @@
-//! The classifier: a TFLite model imported by [`tflite`], optimised by tract, with the
-//! labels and input normalisation that go with it.
+//! The classifier: a TFLite model imported by [`crate::engine::import`], optimised by tract,
+//! with the committed models, labels and input normalisation that go with it.
 
-pub mod affinity;
 mod committed;
-pub mod cpu;
 pub mod info;
-pub mod kernels;
-pub mod pool;
-pub mod tflite;
+pub mod labels;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,10 +11,13 @@ use std::sync::Arc;
 use serde::Deserialize;
 use tract_core::prelude::*;
 
-use crate::labels::Labels;
+use crate::engine::kernels::steering;
+use crate::engine::ops::quant::{retyped, tensor_from_raw};
+use crate::engine::{import, report, threads};
 use crate::preprocess::{Crop, Preprocessor};
 use crate::Error;
-pub use tflite::{Normalization, Survey, TensorSpec};
+pub use import::{Normalization, Survey, TensorSpec};
+use labels::Labels;
 
 pub use committed::{Committed, MODELS};
 
@@ -159,7 +158,7 @@ pub struct Classifier {
     /// sha256 of the model file, hex.
     pub sha256: String,
     /// tract-linalg's matmul kernels in the optimised plan (see [`kernels`]).
-    pub matmul_kernels: Vec<kernels::KernelUse>,
+    pub matmul_kernels: Vec<report::KernelUse>,
     plan: Arc<TypedSimplePlan>,
 }
 
@@ -231,9 +230,9 @@ impl Classifier {
             path: path.into(),
             cause,
         };
-        cpu::prepare();
+        steering::prepare();
         let started = std::time::Instant::now();
-        let imported = tflite::import(&bytes).map_err(model_err)?;
+        let imported = import::import(&bytes).map_err(model_err)?;
         let import_ms = started.elapsed().as_secs_f64() * 1e3;
         let output_is_probability = imported.output_is_probability;
         let sidecar = sidecar_for(source)?;
@@ -336,8 +335,8 @@ impl Classifier {
         let optimised = imported
             .model
             .into_optimized()
-            .map_err(|e| model_err(tflite::ImportError::Invalid(format!("{e:#}"))))?;
-        let matmul_kernels = kernels::matmul_kernels(&optimised);
+            .map_err(|e| model_err(import::ImportError::Invalid(format!("{e:#}"))))?;
+        let matmul_kernels = report::matmul_kernels(&optimised);
         let plan = optimised.into_runnable()?;
         let optimise_ms = started.elapsed().as_secs_f64() * 1e3 - import_ms;
         Ok(Classifier {
@@ -378,13 +377,9 @@ impl Classifier {
     pub fn tensor_from_bytes(&self, bytes: &[u8]) -> Result<Tensor, String> {
         let shape = &self.input.shape;
         let n: usize = shape.iter().product();
-        let mut t = match self.input.datum_type.unquantized() {
-            DatumType::U8 | DatumType::I8 if bytes.len() == n => unsafe {
-                Tensor::from_raw::<u8>(shape, bytes)
-            },
-            DatumType::F32 if bytes.len() == 4 * n => unsafe {
-                Tensor::from_raw::<f32>(shape, bytes)
-            },
+        match self.input.datum_type.unquantized() {
+            DatumType::U8 | DatumType::I8 if bytes.len() == n => {}
+            DatumType::F32 if bytes.len() == 4 * n => {}
             dt => {
                 return Err(format!(
                     "{} bytes do not make a {dt:?} tensor of shape {shape:?}",
@@ -392,9 +387,7 @@ impl Classifier {
                 ))
             }
         }
-        .map_err(|e| e.to_string())?;
-        unsafe { t.set_datum_type(self.input.datum_type) };
-        Ok(t)
+        tensor_from_raw(self.input.datum_type, shape, bytes).map_err(|e| e.to_string())
     }
 
     /// Runs the model on an input tensor; returns its raw first output.
@@ -410,11 +403,10 @@ impl Classifier {
                 self.input.datum_type
             )));
         }
-        let mut input = input;
-        unsafe { input.set_datum_type(self.input.datum_type) };
+        let input = retyped(input, self.input.datum_type)?;
         let inputs = tvec!(input.into_tvalue());
         // With several threads, the pool's helpers stay awake for the whole inference.
-        let out = pool::inference(|| self.plan.run(inputs))?;
+        let out = threads::inference(|| self.plan.run(inputs))?;
         Ok(out
             .into_iter()
             .next()
@@ -497,8 +489,8 @@ pub fn tensor_bytes(t: &Tensor) -> Result<Vec<u8>, Error> {
 /// Use `n` inference threads from now on (1 = single-threaded): breedcam's pool for its own
 /// ops, tract's executor for tract's.
 pub fn set_threads(n: usize) {
-    cpu::prepare();
-    pool::set_threads(n);
+    steering::prepare();
+    threads::set_threads(n);
     use tract_linalg::multithread::{set_default_executor, Executor};
     set_default_executor(if n > 1 {
         Executor::multithread(n)

@@ -3,7 +3,7 @@
 use crate::common;
 
 use crate::common::{breedcam, path_str, stderr, stdout};
-use breedcam::model::tflite::build::{TinyModel, TinyOp, TinyOptions, TinyTensor};
+use breedcam::engine::import::build::{TinyModel, TinyOp, TinyOptions, TinyTensor};
 use tract_tflite::tflite::{BuiltinOperator, TensorType};
 
 /// A failed run: exit code 2, and one line on stderr that names `file` and says `cause`.

@@ -1,7 +1,7 @@
 //! The kiosk screen follows the 121-class dog set: a dingo, dhole or African hunting dog is
 //! listed by name, a wolf is "No dog in view" (crafted scores: no such photo is at hand).
 
-use breedcam::labels::Labels;
+use breedcam::model::labels::Labels;
 use breedcam::overlay::View;
 use breedcam::scores::verdict;
 

@@ -9,7 +9,7 @@
 //! - tract's output equals the pinned x86 output: bit for bit when quantized, within 1e-5
 //!   when float. This is what shows the aarch64 build (under qemu) computes what x86 does;
 //! - models marked exact: bit for bit XNNPACK's output (breedcam requantizes convolutions
-//!   and adds the way XNNPACK does, src/model/tflite/qconv.rs).
+//!   and adds the way XNNPACK does, src/engine/ops/requant.rs and binary.rs).
 
 use crate::common;
 

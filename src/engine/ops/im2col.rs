@@ -16,8 +16,9 @@ use std::cell::RefCell;
 
 use tract_core::internal::*;
 
-use super::ops::{bytes_of, Window, Q8};
-use super::qpointwise::QPointwise;
+use super::pointwise::QPointwise;
+use super::quant::{bytes_of, filled_u8, Q8};
+use super::window::Window;
 
 thread_local! {
     /// One run's patches; grows once to the largest run.
@@ -146,7 +147,7 @@ impl EvalOp for QIm2col {
             "input shape {:?}",
             x.shape()
         );
-        let out = super::ops::filled_u8(self.matmul.out_dt(), &self.output_shape(), |o| {
+        let out = filled_u8(self.matmul.out_dt(), &self.output_shape(), |o| {
             self.run(bytes_of(&x)?, o)
         })?;
         Ok(tvec!(out.into_tvalue()))
@@ -164,10 +165,10 @@ impl TypedOp for QIm2col {
 
 #[cfg(test)]
 mod tests {
-    use super::super::qconv::tests::bytes;
-    use super::super::qpointwise::tests::for_each_engine;
+    use super::super::pointwise::tests::for_each_engine;
     use super::*;
-    use crate::model::pool::{with_pool, Pool};
+    use crate::engine::testing::bytes;
+    use crate::engine::threads::{with_pool, Pool};
     use std::sync::Arc;
 
     /// Against the direct convolution that skips the taps outside the image: the stem's

@@ -21,9 +21,8 @@ pub unsafe fn block16<const SIGNED: bool>(
     taps: &[(usize, usize)],
     cb: usize,
     x0: i32,
-    bias: &[i32],
+    bias: &[i32; 16],
 ) -> [i32; 16] {
-    let bias: &[i32; 16] = bias.try_into().expect("16 bias values");
     // SAFETY: NEON is part of every aarch64 CPU; the loads stay in bounds by the contract.
     unsafe {
         let (xp, kp) = (image.as_ptr().add(cb), kernel.as_ptr().add(cb));
@@ -59,7 +58,7 @@ pub unsafe fn block16<const SIGNED: bool>(
 }
 
 /// `bias + sum over taps of x[xo + cb + j] * kernel[ko + cb + j]`, j < 16, for an int8
-/// input and a kernel within [-127, 127] (the zero point is in `bias`; qconv.rs `Narrow`).
+/// input and a kernel within [-127, 127] (the zero point is in `bias`; ops/depthwise.rs `Narrow`).
 /// Two taps per step: `SMULL` then `SMLAL` of bytes into 16-bit lanes (at most
 /// 2 * 128 * 127 = 32512, no overflow), widened into the 32-bit sums once (`SADDW`).
 ///
@@ -71,9 +70,8 @@ pub unsafe fn block16_narrow(
     kernel: &[i8],
     taps: &[(usize, usize)],
     cb: usize,
-    bias: &[i32],
+    bias: &[i32; 16],
 ) -> [i32; 16] {
-    let bias: &[i32; 16] = bias.try_into().expect("16 bias values");
     // SAFETY: NEON is part of every aarch64 CPU; the loads stay in bounds by the contract.
     unsafe {
         let (xp, kp) = (image.as_ptr().add(cb) as *const i8, kernel.as_ptr().add(cb));

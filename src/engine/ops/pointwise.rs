@@ -20,8 +20,8 @@
 //! transitions per tile), which `perf` put at about 70 % of its time on this project's Xeon
 //! (docs/avx2-cliff.md); the 16x16 kernel has no legacy-SSE instruction.
 //!
-//! On the x86-64 CPUs where tract's AVX2 kernel faults (`cpu.rs`), the accumulators come from
-//! breedcam's own AVX2 kernel instead (pw_avx2.rs); tiling, threads and requantization are the
+//! On the x86-64 CPUs where tract's AVX2 kernel faults (`kernels/steering.rs`), the accumulators come from
+//! breedcam's own AVX2 kernel instead (kernels/x86_64/pw_avx2.rs); tiling, threads and requantization are the
 //! same.
 //!
 //! Results are bit-identical to the tract path: the same integer matmul, the activation zero
@@ -38,20 +38,14 @@ use tract_linalg::mmm::{
 use tract_linalg::pack::{PackedFormat, PackedI8K4};
 use tract_linalg::BinOp;
 
-use super::ops::{bytes_of, static_shape, Q8};
-use super::par::Shared;
-use super::pw_avx2;
-use super::qconv::{KernelZeroPoint, RequantSpec};
-use crate::model::pool;
+use super::quant::{bytes_of, filled_u8, static_shape, Q8};
+use super::requant::{KernelZeroPoint, RequantSpec};
+use crate::engine::kernels::generic::pw_i16;
+use crate::engine::kernels::{with_kernels, Job, Kernels};
+use crate::engine::threads::for_runs;
 
 /// Accumulator bytes one block of pixels may take (the i32 tile stays in L1/L2).
 const TILE_ACC_BYTES: usize = 32 * 1024;
-
-/// Runs of blocks per thread: more than one, so that a thread the host preempts (these are
-/// shared vCPUs) leaves work for the others to take.
-/// (1, 2 and 4 measured on the 2-vCPU build machine: lite2 at 2 threads took 0.75x, 0.62x
-/// and 0.58x of the one-thread time (`profile_ops`), medians of four interleaved rounds.)
-const RUNS_PER_THREAD: usize = 4;
 
 /// How the kernel wants its pixel operand laid out; breedcam packs it itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,14 +102,22 @@ impl PixelPacking {
 
     /// Packs `rows` pixels of `k` channels each (`x`, row-major) into `dst`, flipping the top
     /// bit of every byte by `flip` (0x80 turns uint8 into int8 minus 128). Pads with zeros.
-    fn pack(&self, x: &[u8], rows: usize, k: usize, flip: u8, dst: &mut [u8]) {
+    #[inline(always)]
+    fn pack<K: Kernels>(
+        &self,
+        kernels: K,
+        x: &[u8],
+        rows: usize,
+        k: usize,
+        flip: u8,
+        dst: &mut [u8],
+    ) {
         let r = self.r();
         let pb = self.panel_bytes(k);
         for (p, panel) in dst.chunks_exact_mut(pb).take(rows.div_ceil(r)).enumerate() {
             let live = r.min(rows - p * r);
-            #[cfg(target_arch = "aarch64")]
             if live == 8 && matches!(self, PixelPacking::KOuter { r: 8, .. }) {
-                super::pack_neon::kouter8(&x[p * r * k..][..r * k], k, flip, panel);
+                kernels.pack_kouter8(&x[p * r * k..][..r * k], k, flip, panel);
                 continue;
             }
             if live < r || !k.is_multiple_of(4) || matches!(self, PixelPacking::KOuter { .. }) {
@@ -202,8 +204,9 @@ pub struct QPointwise {
 enum Engine {
     /// One of tract-linalg's int8 kernels.
     Tract(TractMatmul),
-    /// breedcam's AVX2 kernel, on the CPUs where tract's AVX2 kernel faults (pw_avx2.rs).
-    Avx2(pw_avx2::Weights),
+    /// breedcam's i16 kernel (AVX2 where the CPU has it), on the CPUs where tract's AVX2
+    /// kernel faults (kernels/steering.rs).
+    Avx2(pw_i16::Weights),
 }
 
 #[derive(Clone, Debug)]
@@ -232,7 +235,7 @@ impl Engine {
     fn r(&self) -> usize {
         match self {
             Engine::Tract(t) => t.pixels.r(),
-            Engine::Avx2(_) => pw_avx2::MR,
+            Engine::Avx2(_) => pw_i16::MR,
         }
     }
 }
@@ -273,8 +276,8 @@ impl QPointwise {
         requant: RequantSpec,
         fold: Option<KernelZeroPoint>,
     ) -> TractResult<Option<QPointwise>> {
-        super::super::cpu::prepare();
-        let own = super::super::cpu::own_avx2_pointwise();
+        crate::engine::kernels::steering::prepare();
+        let own = crate::engine::kernels::steering::own_avx2_pointwise();
         Self::on(
             cin,
             cout,
@@ -318,7 +321,7 @@ impl QPointwise {
             })
             .collect();
         let engine = if own_avx2 {
-            Engine::Avx2(pw_avx2::Weights::new(cin, cout, kernel, &bias))
+            Engine::Avx2(pw_i16::Weights::new(cin, cout, kernel, &bias))
         } else {
             let Some((mmm, packing, pixels)) = pick_kernel(cin, cout) else {
                 return Ok(None);
@@ -375,15 +378,34 @@ impl QPointwise {
     }
 
     fn run_rows_here(&self, x: &[u8], out: &mut [u8]) -> TractResult<()> {
-        match &self.engine {
-            Engine::Tract(t) => self.run_tract(t, x, out),
-            Engine::Avx2(w) => self.run_avx2(w, x, out),
+        struct Rows<'a> {
+            op: &'a QPointwise,
+            x: &'a [u8],
+            out: &'a mut [u8],
         }
+        impl Job for Rows<'_> {
+            type Out = TractResult<()>;
+            #[inline(always)]
+            fn run<K: Kernels>(self, k: K) -> TractResult<()> {
+                match &self.op.engine {
+                    Engine::Tract(t) => self.op.run_tract(k, t, self.x, self.out),
+                    Engine::Avx2(w) => self.op.run_avx2(k, w, self.x, self.out),
+                }
+            }
+        }
+        with_kernels(Rows { op: self, x, out })
     }
 
     /// Block by block on breedcam's AVX2 kernel: pack the pixels as i16, accumulate from the
     /// bias, requantize.
-    fn run_avx2(&self, w: &pw_avx2::Weights, x: &[u8], out: &mut [u8]) -> TractResult<()> {
+    #[inline(always)]
+    fn run_avx2<K: Kernels>(
+        &self,
+        k: K,
+        w: &pw_i16::Weights,
+        x: &[u8],
+        out: &mut [u8],
+    ) -> TractResult<()> {
         let pixels = x.len() / self.cin;
         let block = self.block();
         SCRATCH.with_borrow_mut(|s| {
@@ -396,9 +418,9 @@ impl QPointwise {
             for start in (0..pixels).step_by(block) {
                 let rows = block.min(pixels - start);
                 let xs = &x[start * self.cin..][..rows * self.cin];
-                pw_avx2::pack(xs, rows, self.cin, self.flip, &mut s.wide);
+                k.pw_pack(xs, rows, self.cin, self.flip, &mut s.wide);
                 let accs = &mut tile[..rows * self.cout];
-                pw_avx2::matmul(w, &s.wide, rows, accs);
+                k.pw_matmul(w, &s.wide, rows, accs);
                 let o = &mut out[start * self.cout..][..rows * self.cout];
                 let fold = self.fold.as_ref().map(|kz| (kz, xs));
                 self.requant.rows(accs, o, fold);
@@ -408,7 +430,14 @@ impl QPointwise {
     }
 
     /// Block by block on a tract kernel.
-    fn run_tract(&self, t: &TractMatmul, x: &[u8], out: &mut [u8]) -> TractResult<()> {
+    #[inline(always)]
+    fn run_tract<K: Kernels>(
+        &self,
+        k: K,
+        t: &TractMatmul,
+        x: &[u8],
+        out: &mut [u8],
+    ) -> TractResult<()> {
         let pixels = x.len() / self.cin;
         let block = self.block();
         SCRATCH.with_borrow_mut(|s| {
@@ -431,10 +460,12 @@ impl QPointwise {
             a.fact.k = self.cin;
             a.panel_bytes = t.pixels.panel_bytes(self.cin);
             let acc = acc_tile(&mut s.acc, block * self.cout)?;
-            if s.mmm
-                .as_ref()
-                .is_none_or(|sc| !unsafe { t.mmm.can_use_scratch_space(&**sc) })
-            {
+            if s.mmm.as_ref().is_none_or(|sc| {
+                // SAFETY: only asks whether `sc` was made by this kernel; nothing is run.
+                !unsafe { t.mmm.can_use_scratch_space(&**sc) }
+            }) {
+                // SAFETY: the scratch space is used only with this kernel (checked above on
+                // each later call) and on this thread (it is thread-local).
                 s.mmm = Some(unsafe { t.mmm.allocate_scratch_space() });
             }
             let scratch = s.mmm.as_mut().unwrap();
@@ -443,9 +474,12 @@ impl QPointwise {
                 let xs = &x[start * self.cin..][..rows * self.cin];
                 let blob = Arc::get_mut(&mut a.packed).context("packed pixels shared")?;
                 t.pixels
-                    .pack(xs, rows, self.cin, self.flip, blob.as_bytes_mut());
+                    .pack(k, xs, rows, self.cin, self.flip, blob.as_bytes_mut());
                 a.mn = rows;
                 a.fact.mn = rows.to_dim();
+                // SAFETY: `acc` holds `block * cout >= rows * cout` i32 (acc_tile), so the
+                // store's rows of `cout` values 4 bytes apart stay inside it; it outlives
+                // the run below, the only user of `store`.
                 let store = unsafe {
                     t.mmm
                         .c_from_data_and_strides(4, self.cout as isize, 1)
@@ -460,6 +494,10 @@ impl QPointwise {
                     FusedSpec::BinPerCol(t.bias.view(), BinOp::Add),
                     FusedSpec::Store(store),
                 ];
+                // SAFETY: `a` holds `rows` packed pixels of k = cin in the kernel's own
+                // format (packed above, blob sized for a whole block), `weights` was packed
+                // for this kernel and packing at import, `store` is valid for rows x cout,
+                // and `scratch` belongs to this kernel (checked above).
                 unsafe {
                     t.mmm
                         .run_with_scratch_space(rows, self.cout, &mut **scratch, &specs)?
@@ -558,7 +596,7 @@ impl EvalOp for QPointwise {
         let pixels = bytes.len() / self.cin;
         let mut out_shape: TVec<usize> = shape.into();
         *out_shape.last_mut().unwrap() = self.cout;
-        let out = super::ops::filled_u8(self.requant.out_dt, &out_shape, |o| {
+        let out = filled_u8(self.requant.out_dt, &out_shape, |o| {
             self.run(bytes, pixels, o)
         })?;
         Ok(tvec!(out.into_tvalue()))
@@ -566,7 +604,7 @@ impl EvalOp for QPointwise {
 }
 
 impl QPointwise {
-    /// Splits the pixels over breedcam's inference threads: [`RUNS_PER_THREAD`] runs of
+    /// Splits the pixels over breedcam's inference threads: [`RUNS_PER_THREAD`](crate::engine::threads::split::RUNS_PER_THREAD) runs of
     /// whole panels per thread, each taken by whichever thread is free.
     fn run(&self, x: &[u8], pixels: usize, out: &mut [u8]) -> TractResult<()> {
         let cin = self.cin;
@@ -576,7 +614,7 @@ impl QPointwise {
     }
 
     /// Cuts `pixels` output pixels into runs of whole panels (one run on one thread, else
-    /// [`RUNS_PER_THREAD`] per inference thread) and calls `rows(p0, p1, out)` for each,
+    /// [`RUNS_PER_THREAD`](crate::engine::threads::split::RUNS_PER_THREAD) per inference thread) and calls `rows(p0, p1, out)` for each,
     /// `out` being that run's `(p1 - p0) * cout` output bytes. `rows` computes the run with
     /// [`QPointwise::run_rows`] from wherever its input comes from.
     pub(super) fn run_split(
@@ -586,29 +624,12 @@ impl QPointwise {
         rows: impl Fn(usize, usize, &mut [u8]) -> TractResult<()> + Sync,
     ) -> TractResult<()> {
         let r = self.engine.r();
-        let panels = pixels.div_ceil(r);
-        let Some(pool) = pool::current().filter(|_| panels > 1) else {
-            return rows(0, pixels, out);
-        };
-        let runs = (pool.threads() * RUNS_PER_THREAD).min(panels);
-        let per = panels.div_ceil(runs) * r;
-        let runs = pixels.div_ceil(per);
-        let base = Shared(out.as_mut_ptr());
-        let failed = std::sync::Mutex::new(None);
-        pool.for_each(runs, &|run| {
-            let (p0, p1) = (run * per, ((run + 1) * per).min(pixels));
-            // SAFETY: runs write disjoint pixel ranges of `out`, which outlives `for_each`.
-            let o = unsafe {
-                std::slice::from_raw_parts_mut(base.at(p0 * self.cout), (p1 - p0) * self.cout)
-            };
-            if let Err(e) = rows(p0, p1, o) {
-                *failed.lock().unwrap() = Some(e);
-            }
-        });
-        match failed.into_inner().unwrap() {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        let cout = self.cout;
+        debug_assert_eq!(out.len(), pixels * cout);
+        for_runs(out, r * cout, |panel, o| {
+            let p0 = panel * r;
+            rows(p0, p0 + o.len() / cout, o)
+        })
     }
 }
 
@@ -626,17 +647,13 @@ impl TypedOp for QPointwise {
 
 #[cfg(test)]
 pub(super) mod tests {
-    use super::super::qconv::tests::bytes;
     use super::*;
-    use crate::model::pool::{with_pool, Pool};
+    use crate::engine::testing::bytes;
+    use crate::engine::threads::{with_pool, Pool};
 
-    /// tract's kernel, and breedcam's AVX2 kernel where the CPU can run it.
+    /// tract's kernel, and breedcam's i16 kernel (on this CPU's kernel set).
     fn engines() -> Vec<bool> {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            return vec![false, true];
-        }
-        vec![false]
+        vec![false, true]
     }
 
     /// Against the obvious loop: odd channel counts (k not a multiple of 4, partial panels),
@@ -700,7 +717,7 @@ pub(super) mod tests {
     /// `check(op, want, kernel name)`, `want` being `acc` (the obvious loop's accumulators)
     /// requantized at about +-50 steps: fine enough that a wrong accumulator shows, rarely
     /// saturated.
-    pub(in crate::model::tflite) fn for_each_engine(
+    pub(in crate::engine) fn for_each_engine(
         (k, cout, kernel, bias): (usize, usize, &[i8], &[i32]),
         (q, x0, k0): (Q8, i32, i32),
         acc: &[i32],

@@ -15,6 +15,7 @@ pub fn allowed() -> Vec<usize> {
         // SAFETY: a zeroed cpu_set_t is a valid empty set; the kernel fills at most its size.
         let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
         let size = std::mem::size_of::<libc::cpu_set_t>();
+        // SAFETY: `set` is a valid cpu_set_t of `size` bytes that the call may write.
         if unsafe { libc::sched_getaffinity(0, size, &mut set) } != 0 {
             return vec![];
         }
@@ -39,9 +40,11 @@ pub fn set(cpus: &[usize]) -> bool {
         // SAFETY: as in `allowed`; CPU_SET is only given CPUs below CPU_SETSIZE.
         let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
         for &cpu in cpus.iter().filter(|&&c| c < libc::CPU_SETSIZE as usize) {
+            // SAFETY: `cpu` is below CPU_SETSIZE (filtered just above).
             unsafe { libc::CPU_SET(cpu, &mut set) };
         }
         let size = std::mem::size_of::<libc::cpu_set_t>();
+        // SAFETY: `set` is a valid cpu_set_t of `size` bytes; the call only reads it.
         unsafe { libc::sched_setaffinity(0, size, &set) == 0 }
     }
     #[cfg(not(target_os = "linux"))]

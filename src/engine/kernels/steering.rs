@@ -18,9 +18,9 @@
 //!
 //! The 128-bit kernel still left EfficientNet-Lite2 at 4.5x TFLite XNNPACK on an AMD EPYC
 //! (Zen 3), so on the same CPUs the pointwise layers run on breedcam's own AVX2 kernel
-//! ([`own_avx2_pointwise`], src/model/tflite/pw_avx2.rs); tract keeps the 3x3 stem.
+//! ([`own_avx2_pointwise`], src/engine/kernels/x86_64/pw_avx2.rs); tract keeps the 3x3 stem.
 
-/// Whether breedcam's own AVX2 kernel runs the pointwise layers (src/model/tflite/pw_avx2.rs):
+/// Whether breedcam's own AVX2 kernel runs the pointwise layers (src/engine/kernels/x86_64/pw_avx2.rs):
 /// on the CPUs with the transition penalty, unless `BREEDCAM_POINTWISE=tract` asks for
 /// tract's kernel (the steered one, or whatever `TRACT_CPU_ISA` selects).
 pub fn own_avx2_pointwise() -> bool {

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use crate::Error;
 
-const IMAGENET_TSV: &str = include_str!("../models/imagenet_labels.tsv");
+const IMAGENET_TSV: &str = include_str!("../../models/imagenet_labels.tsv");
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Label {

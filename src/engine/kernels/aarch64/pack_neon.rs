@@ -45,24 +45,3 @@ pub fn kouter8(x: &[u8], k: usize, flip: u8, panel: &mut [u8]) {
     }
     panel[8 * k..].fill(0);
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn neon_panel_equals_the_scalar_scatter() {
-        for k in [1, 7, 8, 9, 16, 24, 45, 208] {
-            let x: Vec<u8> = (0..8 * k).map(|i| (i * 37 % 251) as u8).collect();
-            for flip in [0, 0x80] {
-                let mut want = vec![0u8; 8 * k + 24];
-                for m in 0..8 {
-                    for kk in 0..k {
-                        want[kk * 8 + m] = x[m * k + kk] ^ flip;
-                    }
-                }
-                let mut got = vec![0xAAu8; want.len()];
-                super::kouter8(&x, k, flip, &mut got);
-                assert_eq!(got, want, "k {k}, flip {flip:#x}");
-            }
-        }
-    }
-}

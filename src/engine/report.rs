@@ -10,8 +10,7 @@ use serde::Serialize;
 use tract_core::internal::*;
 use tract_core::ops::matmul::optimized::OptMatMul;
 
-use super::tflite::qim2col::QIm2col;
-use super::tflite::qpointwise::QPointwise;
+use super::ops::{QIm2col, QPointwise};
 
 /// One kernel and the number of matmul nodes of the plan that run on it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -169,8 +169,8 @@ impl Pool {
         s.done.store(0, Ordering::Relaxed);
         {
             let mut st = s.state.lock().unwrap();
-            // SAFETY (lifetime erasure): the job is withdrawn and every helper that took it has
-            // left before this function returns.
+            // SAFETY: lifetime erasure only (same pointer type); the job is withdrawn and every
+            // helper that took it has left before this function returns.
             let f: *const (dyn Fn(usize) + Sync) = unsafe { std::mem::transmute(f) };
             st.job = Some(Job { f });
             st.epoch += 1;
@@ -330,6 +330,15 @@ pub fn inference<R>(f: impl FnOnce() -> R) -> R {
 mod tests {
     use super::*;
 
+    /// About 20 000 multiply-adds of work the optimiser cannot remove.
+    fn busy(seed: u64) {
+        let mut x = seed;
+        for _ in 0..20_000 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+        }
+        std::hint::black_box(x);
+    }
+
     #[test]
     fn every_task_runs_once_on_several_threads_and_helpers_sleep_after() {
         let pool = Pool::new(3);
@@ -342,11 +351,7 @@ mod tests {
                 hits[i].fetch_add(1, Ordering::Relaxed);
                 threads.lock().unwrap().insert(std::thread::current().id());
                 // enough work that helpers get a share
-                let mut x = i as u64;
-                for _ in 0..20_000 {
-                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
-                }
-                std::hint::black_box(x);
+                busy(i as u64);
             };
             if round % 2 == 0 {
                 pool.hot(|| pool.for_each(hits.len(), &work));
@@ -416,11 +421,7 @@ mod tests {
                     seen.lock()
                         .unwrap()
                         .insert((IS_HELPER.get(), affinity::allowed()));
-                    let mut x = 1u64;
-                    for _ in 0..20_000 {
-                        x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
-                    }
-                    std::hint::black_box(x);
+                    busy(1);
                 })
             });
             if seen.lock().unwrap().len() == 2 {
