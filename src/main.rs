@@ -89,7 +89,8 @@ struct KioskArgs {
     /// to decode at the size]
     #[arg(long)]
     camera_format: Option<String>,
-    /// `synthetic`, `camera` or a folder of images (shown in a loop) [default: synthetic]
+    /// `synthetic`, `camera`, `rpicam` (a Raspberry Pi camera module through rpicam-vid) or a
+    /// folder of images (shown in a loop) [default: synthetic]
     #[arg(long)]
     source: Option<String>,
     /// `fb:/dev/fbN`, `png:DIR` or `none` [default: none]
@@ -119,6 +120,11 @@ struct KioskArgs {
     /// (each worker gets threads / workers of them) [default: 1, all threads on one frame]
     #[arg(long)]
     workers: Option<usize>,
+    /// With `--source rpicam`: one more rpicam-vid option, as many times as needed
+    /// (`--rpicam-arg=--rotation --rpicam-arg=180`); in the config file a list,
+    /// `rpicam_args = ["--rotation", "180"]`
+    #[arg(long = "rpicam-arg", value_name = "ARG", allow_hyphen_values = true)]
+    rpicam_args: Option<Vec<String>>, // issue 25
     /// Config file only (the flag is --model).
     #[arg(skip)]
     model: Option<PathBuf>,
@@ -149,6 +155,7 @@ impl KioskArgs {
             screen: self.screen.or(other.screen),
             threads: self.threads.or(other.threads),
             workers: self.workers.or(other.workers),
+            rpicam_args: self.rpicam_args.or(other.rpicam_args), // issue 25
             model: self.model.or(other.model),
             labels: self.labels.or(other.labels),
         }
@@ -730,6 +737,8 @@ enum SourceSpec {
     Folder(PathBuf),
     /// A V4L2 camera (`None`: the first capture device) at about this size.
     Camera(Option<PathBuf>, (u32, u32), Vec<breedcam::camera::Format>),
+    /// issue 25: frames piped from rpicam-vid.
+    Rpicam(breedcam::camera::rpicam::Options),
 }
 
 impl SourceSpec {
@@ -756,6 +765,10 @@ impl SourceSpec {
                 .into())
             }
             (None | Some("synthetic"), None) => SourceSpec::Synthetic,
+            // issue 25
+            (Some("rpicam"), None) => {
+                SourceSpec::Rpicam(breedcam::camera::rpicam::Options::new(size.0, size.1))
+            }
             (Some(dir), None) => SourceSpec::Folder(dir.into()),
         })
     }
@@ -768,6 +781,7 @@ impl SourceSpec {
             SourceSpec::Camera(dev, size, formats) => {
                 Box::new(Camera::open_as(dev.as_deref(), *size, formats)?)
             }
+            SourceSpec::Rpicam(o) => Box::new(breedcam::camera::rpicam::RpiCam::open(o)?), // issue 25
         })
     }
 }
@@ -776,14 +790,19 @@ impl SourceSpec {
 /// camera breedcam can use.
 fn cameras() -> anyhow::Result<ExitCode> {
     let listing = breedcam::camera::list::list(Path::new("/dev"));
+    // issue 25: whether rpicam-vid (the Pi camera module's route) is there, on the last line.
+    let rpicam = breedcam::camera::rpicam::find_program();
+    let rpicam_line = breedcam::camera::rpicam::describe_program(rpicam.as_deref());
     if listing.nodes == 0 {
         eprintln!(
             "breedcam: no V4L2 capture devices (no /dev/video* nodes); is a camera plugged in?"
         );
-        return Ok(ExitCode::from(1));
+        println!("{rpicam_line}");
+        return Ok(ExitCode::from(if rpicam.is_some() { 0 } else { 1 }));
     }
     print!("{}", listing.text);
-    if listing.usable == 0 {
+    println!("{rpicam_line}");
+    if listing.usable == 0 && rpicam.is_none() {
         eprintln!(
             "breedcam: none of {} /dev/video* nodes is a capture device offering a format \
              breedcam decodes (RGB3, BGR3, YU12, NV12, YUYV, MJPEG)",
@@ -807,7 +826,10 @@ fn kiosk(args: &ModelArgs, k: KioskArgs) -> anyhow::Result<ExitCode> {
         k.camera.as_deref(),
         k.camera_size.as_deref(),
     )?;
-    if let Some(name) = &k.camera_format {
+    // issue 25: rpicam-vid's codec (--camera-format) and extra options (rpicam_args).
+    if let SourceSpec::Rpicam(o) = &mut source {
+        breedcam::camera::rpicam::configure(o, k.camera_format.as_deref(), k.rpicam_args)?;
+    } else if let Some(name) = &k.camera_format {
         let format =
             breedcam::camera::Format::parse(name).ok_or_else(|| breedcam::Error::BadInput {
                 path: "--camera-format".into(),

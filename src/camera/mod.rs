@@ -18,6 +18,7 @@
 //! decode would drop the 16 offset and the 255/219 (Y) and 255/224 (Cb/Cr) scale factors.
 
 pub mod list;
+pub mod rpicam; // issue 25: the Pi camera module through rpicam-vid
 pub mod v4l2;
 
 use std::path::{Path, PathBuf};
