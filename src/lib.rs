@@ -20,6 +20,7 @@ pub mod error;
 pub mod eval;
 pub mod labels;
 pub mod model;
+pub mod notify;
 pub mod overlay;
 pub mod pipeline;
 pub mod preprocess;

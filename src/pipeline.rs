@@ -193,6 +193,7 @@ pub fn run(
         let mut latencies: std::collections::VecDeque<f64> =
             std::collections::VecDeque::with_capacity(LATENCY_WINDOW);
         let mut waiting: std::collections::BTreeMap<u64, Done> = Default::default();
+        let mut watchdog = crate::notify::Watchdog::from_env(); // issue 25: systemd READY/WATCHDOG
         let outcome = 'outer: loop {
             if stop.load(Ordering::Relaxed) || opts.frames.is_some_and(|n| presented >= n) {
                 break Ok(());
@@ -273,6 +274,7 @@ pub fn run(
                 }
                 last_screen = Instant::now();
                 first_screen.get_or_insert(last_screen);
+                watchdog.screen_presented(); // issue 25: READY=1 once, WATCHDOG=1 pings
                 if let Some(t) = captured_at {
                     if latencies.len() == LATENCY_WINDOW {
                         latencies.pop_front();
@@ -292,6 +294,7 @@ pub fn run(
                 }
             }
         };
+        crate::notify::stopping(); // issue 25: STOPPING=1
         done.store(true, Ordering::Relaxed);
         shared.consumed.notify_all();
         shared.ready.notify_all();
