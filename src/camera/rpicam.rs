@@ -21,7 +21,7 @@
 //! [`Options::stall`], [`next_frame`](FrameSource::next_frame) fails (the kiosk shows "camera
 //! lost" and opens a new one every second). It runs in its own process group, which is
 //! stopped (SIGTERM, then SIGKILL) and reaped when the source is dropped. Its stderr goes to
-//! breedcam's log, a line at a time.
+//! breedcam's log (as warnings, which the service's log shows), a line at a time.
 
 use std::io::{BufRead, Read};
 use std::os::fd::AsRawFd;
@@ -280,8 +280,10 @@ impl RpiCam {
             .spawn(move || {
                 for line in std::io::BufReader::new(stderr).lines() {
                     let Ok(line) = line else { break };
+                    // At warn: the service logs warnings only, and what the camera
+                    // program says is what explains a camera that fails.
                     if !line.trim().is_empty() {
-                        log::info!("{log_name}: {line}");
+                        log::warn!("{log_name}: {line}");
                     }
                 }
             })
