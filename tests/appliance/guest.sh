@@ -10,7 +10,7 @@ exec > /dev/console 2>&1
 set -u
 H=/host
 O=$H/out
-. $H/guest.conf # WATCH_S (watchdog wait)
+. $H/guest.conf # WATCH_S (watchdog wait), WAIT_S (other waits), BREAK, STOP_AFTER
 mkdir -p $O
 up() { cut -d' ' -f1 /proc/uptime; }
 mark() { echo "@@T $1 $(up)"; }
@@ -37,6 +37,14 @@ ready_new() {
     n=$((n + 1)); sleep 0.5
   done
   return 1
+}
+# To show the checks can fail (run.sh with BREAK=...): a drop-in that breaks the unit, and
+# STOP_AFTER=x powers off after scenario x.
+stop_after() {
+  [ "${STOP_AFTER:-}" = "$1" ] || return 0
+  journalctl -b -u breedcam --no-pager > $O/journal-1.txt 2>&1
+  cp $VIEWS $O/views-1.jsonl 2>/dev/null
+  echo "@@DONE"; sync; systemctl poweroff; exit 0
 }
 state() { systemctl show -p ActiveState,SubState,MainPID,NRestarts,Result breedcam | tr '\n' ' '; echo; }
 fb_quiet() {
@@ -69,19 +77,31 @@ display = "fb:/dev/fb0"
 views = "$VIEWS"
 threads = 1
 CONF
+  if [ -n "${BREAK:-}" ]; then
+    mkdir -p /etc/systemd/system/breedcam.service.d
+    case $BREAK in
+      restart) printf '[Service]\nRestart=no\n' ;;
+      watchdog) printf '[Service]\nWatchdogSec=0\n' ;;
+      # every device class but the camera's
+      deviceallow) printf '[Service]\nDeviceAllow=\nDeviceAllow=char-media rw\nDeviceAllow=char-dma_heap rw\nDeviceAllow=char-fb rw\nDeviceAllow=char-drm rw\n' ;;
+    esac > /etc/systemd/system/breedcam.service.d/break.conf
+    systemctl daemon-reload
+  fi
   # a. the service on its own, under the hardened unit
   mark a-start
   systemctl enable --now breedcam > $O/a-enable.log 2>&1
-  ready_new 300 0 && picture_after 300 0 && mark a-screens
+  ready_new $WAIT_S 0 && picture_after $WAIT_S 0 && mark a-screens
   shot a
   state > $O/a-state.txt
+  stop_after a
   # b. killed: systemd restarts it, screens come back
   P0=$(pid); L=$(lines)
   mark b-kill
   systemctl kill -s KILL breedcam
-  ready_new 300 "$P0" && L=$(lines) && picture_after 300 "$L" && mark b-back
+  ready_new $WAIT_S "$P0" && L=$(lines) && picture_after $WAIT_S "$L" && mark b-back
   shot b
   echo "before $P0 after $(pid)" > $O/b-pids.txt; state >> $O/b-pids.txt
+  stop_after b
   # c. stopped (hung): the watchdog restarts it
   # (the watchdog runs once the service is active, i.e. ready: b waited for that)
   P0=$(pid)
@@ -89,9 +109,10 @@ CONF
   kill -STOP "$P0"
   n=0; while [ "$(pid)" = "$P0" ] && [ $n -lt $((WATCH_S * 2)) ]; do sleep 0.5; n=$((n+1)); done
   mark c-restarted
-  ready_new 300 "$P0" && L=$(lines) && picture_after 300 "$L" && mark c-back
+  ready_new $WAIT_S "$P0" && L=$(lines) && picture_after $WAIT_S "$L" && mark c-back
   shot c
   echo "before $P0 after $(pid)" > $O/c-pids.txt; state >> $O/c-pids.txt
+  stop_after c
   # d. the camera unplugged (vivid's Disconnect), its module unloaded and loaded again:
   # "camera lost", then frames, the same process
   P0=$(pid); L=$(lines)
@@ -101,11 +122,13 @@ CONF
   mark d-lost
   shot d-lost
   n=0; while lsmod | grep -q '^vivid ' && [ $n -lt 60 ]; do rmmod vivid 2>/dev/null || sleep 0.5; n=$((n+1)); done
+  mark d-unloaded
   modprobe vivid
   n=0; while [ ! -e /dev/video0 ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done
   $H/vivctl /dev/video0 fps 5 >/dev/null
+  mark d-reloaded
   L2=$(lines)
-  picture_after 300 "$L2" && mark d-back
+  picture_after $WAIT_S "$L2" && mark d-back
   shot d-back
   echo "before $P0 after $(pid) lines $L" > $O/d-pids.txt; state >> $O/d-pids.txt
   cp $VIEWS $O/views-1.jsonl
@@ -118,7 +141,7 @@ fi
 
 if [ "$PHASE" = reboot ]; then
   # e. after the reboot: nobody logs in; the kiosk is on screen by itself
-  ready_new 300 0 && L=$(lines) && picture_after 300 "$L" && mark e-screens
+  ready_new $WAIT_S 0 && L=$(lines) && picture_after $WAIT_S "$L" && mark e-screens
   shot e
   state > $O/e-state.txt
   cp $VIEWS $O/views-2.jsonl
@@ -131,7 +154,7 @@ if [ "$PHASE" = reboot ]; then
   P0=$(pid)
   mark f-start
   systemctl restart breedcam
-  ready_new 300 "$P0" && L=$(lines) && picture_after 300 "$L" && mark f-screens
+  ready_new $WAIT_S "$P0" && L=$(lines) && picture_after $WAIT_S "$L" && mark f-screens
   shot f
   state > $O/f-state.txt
   cp $VIEWS $O/views-3.jsonl

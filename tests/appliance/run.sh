@@ -10,6 +10,9 @@
 # leaves nothing. The host checks screendumps and the views log (tests/appliance/check.py).
 # Usage: tests/appliance/run.sh x86_64|aarch64. Exit 0 when every scenario passes.
 # Results stay in target/appliance/ARCH; the root file system is cached (rootfs.sh).
+# To see the checks fail: BREAK=restart|watchdog|deviceallow (a drop-in that breaks the
+# unit) with STOP_AFTER=a|b|c (power off after that scenario); results then go to
+# target/appliance/ARCH-break-BREAK.
 set -euo pipefail
 ARCH=${1:-}
 case $ARCH in
@@ -19,7 +22,7 @@ case $ARCH in
 esac
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-RES=$REPO/target/appliance/$ARCH
+RES=$REPO/target/appliance/$ARCH${BREAK:+-break-$BREAK}
 PY=/usr/bin/python3
 say() { printf 'appliance %s: %s (%s)\n' "$ARCH" "$*" "$(date -u +%H:%M:%S)" >&2; }
 started=$(date +%s)
@@ -45,8 +48,13 @@ version=3.8.0
 if [[ "$(cargo deb --version 2>/dev/null)" != *"$version"* ]]; then
   cargo install --locked cargo-deb --version "$version"
 fi
-cargo deb --quiet "${TARGET[@]}" --output "target/debian/" >&2
-DEB=$(ls -t target/debian/breedcam_*_"$DARCH".deb | head -n1)
+# APPLIANCE_DEB=path: test that package as it is (no build).
+if [[ -n ${APPLIANCE_DEB:-} ]]; then
+  DEB=$APPLIANCE_DEB
+else
+  cargo deb --quiet "${TARGET[@]}" --output "target/debian/" >&2
+  DEB=$(ls -t target/debian/breedcam_*_"$DARCH".deb | head -n1)
+fi
 
 say "root file system"
 ROOTFS=$(bash "$HERE/rootfs.sh" "$ARCH")
@@ -58,7 +66,13 @@ cp "$HERE/guest.sh" "$REPO/tests/rpicam/rpicam-vid" "$SHARE/"
 echo install > "$SHARE/phase"
 # The unit's WatchdogSec= plus room for systemd to stop and start it again.
 WATCH=$(sed -n 's/^WatchdogSec=\([0-9]*\)$/\1/p' "$REPO/board/breedcam.service")
-echo "WATCH_S=$((WATCH + 60))" > "$SHARE/guest.conf"
+WAIT=300; [[ -n ${BREAK:-} ]] && WAIT=120
+cat > "$SHARE/guest.conf" <<CONF
+WATCH_S=$((WATCH + 60))
+WAIT_S=$WAIT
+BREAK=${BREAK:-}
+STOP_AFTER=${STOP_AFTER:-}
+CONF
 if [[ $ARCH == x86_64 ]]; then CC=gcc; else CC=aarch64-linux-gnu-gcc; fi
 "$CC" -O2 -static -Wall -o "$SHARE/vivctl" "$REPO/tests/vm/vivctl.c"
 # The stand-in's frames: the test photo at 320x240, as I420 and as a JPEG.
