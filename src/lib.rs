@@ -30,6 +30,7 @@ pub mod error;
 pub mod eval;
 pub mod kiosk;
 pub mod model;
+pub mod notify;
 pub mod overlay;
 pub mod preprocess;
 pub mod scores;

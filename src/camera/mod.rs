@@ -10,6 +10,7 @@
 //! | [`Synthetic`] | `synthetic.rs` | made-up MJPEG frames at a camera's pace, for benches and soak tests |
 //! | [`Files`] | `files.rs` | the images of a folder, in a loop |
 //! | [`v4l2::Camera`] | `v4l2.rs` | a V4L2 camera through mmap streaming ([`list`]: `breedcam cameras`) |
+//! | [`rpicam::RpiCam`] | `rpicam.rs` | a Raspberry Pi camera module: frames piped from `rpicam-vid` |
 //!
 //! [`decode`](mod@decode) holds one file per pixel format family: `mjpeg`, `yuv`, `rgb`.
 
@@ -18,6 +19,7 @@
 pub mod decode;
 pub mod files;
 pub mod list;
+pub mod rpicam;
 pub mod synthetic;
 pub mod v4l2;
 

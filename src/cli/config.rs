@@ -26,9 +26,13 @@ const KEYS: &[&str] = &[
     "screen",
     "threads",
     "workers",
+    "rpicam_args",
     "model",
     "labels",
 ];
+
+/// Keys whose flag may be given many times: in the file, a list of strings.
+const LISTS: &[&str] = &["rpicam_args"];
 
 /// Keys that are one setting together: where frames come from is `camera` or `source`, so
 /// either on the command line sets aside both of the file's.
@@ -90,10 +94,20 @@ fn arguments(path: &Path, text: &str) -> Result<Vec<FileArgument>, Error> {
                 expected.join(", ")
             )));
         }
-        let value = match value {
-            toml::Value::String(s) => s,
-            toml::Value::Integer(i) => i.to_string(),
-            toml::Value::Float(f) => f.to_string(),
+        let values = match value {
+            toml::Value::String(s) => vec![s],
+            toml::Value::Integer(i) => vec![i.to_string()],
+            toml::Value::Float(f) => vec![f.to_string()],
+            toml::Value::Array(items) if LISTS.contains(&key.as_str()) => items
+                .into_iter()
+                .map(|item| match item {
+                    toml::Value::String(s) => Ok(s),
+                    other => Err(bad(format!(
+                        "{key}: a list of strings, not of {}",
+                        other.type_str()
+                    ))),
+                })
+                .collect::<Result<_, _>>()?,
             other => {
                 return Err(bad(format!(
                     "{key}: must be a string or a number, not {}",
@@ -101,24 +115,43 @@ fn arguments(path: &Path, text: &str) -> Result<Vec<FileArgument>, Error> {
                 )))
             }
         };
-        let flag = format!("--{}={value}", key.replace('_', "-"));
-        // The value alone, as the command line would take it.
-        Cli::command()
-            .try_get_matches_from(["breedcam", "run", flag.as_str()])
-            .map_err(|e| {
-                // clap's message up to its usage hint, on one line.
-                let rendered = e.render().to_string();
-                let lines: Vec<&str> = rendered
-                    .lines()
-                    .map(str::trim)
-                    .take_while(|l| !l.is_empty())
-                    .collect();
-                let msg = lines.join(" ");
-                bad(format!("{key}: {}", msg.trim_start_matches("error: ")))
-            })?;
-        out.push(FileArgument { key, flag });
+        for value in values {
+            out.push(file_argument(&key, &value).map_err(|msg| bad(format!("{key}: {msg}")))?);
+        }
     }
     Ok(out)
+}
+
+/// `key = value` as the flag it stands for, checked as the command line would check it;
+/// the error is clap's message on one line.
+fn file_argument(key: &str, value: &str) -> Result<FileArgument, String> {
+    let flag = format!("--{}={value}", flag_name(key));
+    // The value alone, as the command line would take it.
+    Cli::command()
+        .try_get_matches_from(["breedcam", "run", flag.as_str()])
+        .map_err(|e| {
+            // clap's message up to its usage hint, on one line.
+            let rendered = e.render().to_string();
+            let lines: Vec<&str> = rendered
+                .lines()
+                .map(str::trim)
+                .take_while(|l| !l.is_empty())
+                .collect();
+            let msg = lines.join(" ");
+            msg.trim_start_matches("error: ").to_string()
+        })?;
+    Ok(FileArgument {
+        key: key.to_string(),
+        flag,
+    })
+}
+
+/// The flag of a key: `camera_size` is `--camera-size`, `rpicam_args` `--rpicam-arg`.
+fn flag_name(key: &str) -> String {
+    match key {
+        "rpicam_args" => "rpicam-arg".into(),
+        _ => key.replace('_', "-"),
+    }
 }
 
 #[cfg(test)]
@@ -152,7 +185,7 @@ mod tests {
             let arg = run.get_arguments().find(|a| a.get_id() == *key);
             assert_eq!(
                 arg.and_then(|a| a.get_long()),
-                Some(key.replace('_', "-").as_str()),
+                Some(flag_name(key).as_str()),
                 "{key}"
             );
         }
@@ -178,6 +211,32 @@ mod tests {
             (None, Some("synthetic"))
         );
         assert_eq!(r.kiosk.frames, Some(5));
+    }
+
+    #[test]
+    fn a_list_key_is_its_flag_once_per_item() {
+        let file = "source = \"rpicam\"\nrpicam_args = [\"--rotation\", \"180\", \"--hflip\"]\n";
+        let cli = parse(&["breedcam", "run"], file).unwrap();
+        assert_eq!(
+            kiosk(&cli).kiosk.rpicam_args.as_deref(),
+            Some(&["--rotation".to_string(), "180".into(), "--hflip".into()][..])
+        );
+        let e = parse(&["breedcam", "run"], "rpicam_args = [1]\n")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("rpicam_args: a list of strings, not of integer"),
+            "{e}"
+        );
+        let e = parse(&["breedcam", "run"], "frames = [1]\n")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("frames: must be a string or a number, not array"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -41,7 +41,8 @@ pub struct KioskArgs {
     /// to decode at the size]
     #[arg(long)]
     pub camera_format: Option<String>,
-    /// `synthetic`, `camera` or a folder of images (shown in a loop) [default: synthetic]
+    /// `synthetic`, `camera`, `rpicam` (a Raspberry Pi camera module through rpicam-vid) or a
+    /// folder of images (shown in a loop) [default: synthetic]
     #[arg(long)]
     pub source: Option<String>,
     /// `fb:/dev/fbN`, `png:DIR` or `none` [default: none]
@@ -71,6 +72,16 @@ pub struct KioskArgs {
     /// (each worker gets threads / workers of them) [default: 1, all threads on one frame]
     #[arg(long)]
     pub workers: Option<usize>,
+    /// With `--source rpicam`: one more rpicam-vid option, as many times as needed
+    /// (`--rpicam-arg=--rotation --rpicam-arg=180`); in the config file a list,
+    /// `rpicam_args = ["--rotation", "180"]`
+    #[arg(
+        long = "rpicam-arg",
+        id = "rpicam_args",
+        value_name = "ARG",
+        allow_hyphen_values = true
+    )]
+    pub rpicam_args: Option<Vec<String>>,
 }
 
 /// The kiosk's flags with their defaults filled in and checked.
@@ -90,9 +101,7 @@ impl Settings {
             k.camera.as_deref(),
             k.camera_size.as_deref(),
         )?;
-        if let Some(name) = &k.camera_format {
-            source.only_format(name)?;
-        }
+        source.configure(k.camera_format.as_deref(), k.rpicam_args.clone())?;
         let smoothing = k.smoothing.unwrap_or(0.5);
         if !(smoothing > 0.0 && smoothing <= 1.0) {
             return Err(Error::usage("--smoothing", "must be in (0, 1]"));

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::camera::v4l2::{Camera, DEFAULT_SIZE, FORMATS};
-use crate::camera::{Files, Format, FrameSource, Synthetic};
+use crate::camera::{rpicam, Files, Format, FrameSource, Synthetic};
 use crate::Error;
 
 /// `WxH`, 1..=8192 pixels a side (screens, capture sizes).
@@ -25,6 +25,8 @@ pub enum SourceSpec {
     /// A V4L2 camera (`None`: the first capture device) at about this size, in one of
     /// these formats.
     Camera(Option<PathBuf>, (u32, u32), Vec<Format>),
+    /// A Raspberry Pi camera module: frames piped from rpicam-vid.
+    Rpicam(rpicam::Options),
 }
 
 impl SourceSpec {
@@ -50,8 +52,26 @@ impl SourceSpec {
                 ))
             }
             (None | Some("synthetic"), None) => SourceSpec::Synthetic,
+            (Some("rpicam"), None) => SourceSpec::Rpicam(rpicam::Options::new(size.0, size.1)),
             (Some(dir), None) => SourceSpec::Folder(dir.into()),
         })
+    }
+
+    /// `--camera-format` and `--rpicam-arg`: a V4L2 camera captures only that format;
+    /// rpicam-vid writes frames in that codec and takes the extra options (which other
+    /// sources ignore, so a config file can keep them while `--source` says otherwise).
+    pub fn configure(
+        &mut self,
+        format: Option<&str>,
+        rpicam_args: Option<Vec<String>>,
+    ) -> Result<(), Error> {
+        if let SourceSpec::Rpicam(o) = self {
+            return rpicam::configure(o, format, rpicam_args);
+        }
+        match format {
+            Some(name) => self.only_format(name),
+            None => Ok(()),
+        }
     }
 
     /// `--camera-format NAME`: capture only that format; only a camera has formats.
@@ -81,6 +101,7 @@ impl SourceSpec {
             SourceSpec::Camera(dev, size, formats) => {
                 Box::new(Camera::open_as(dev.as_deref(), *size, formats)?)
             }
+            SourceSpec::Rpicam(o) => Box::new(rpicam::RpiCam::open(o)?),
         })
     }
 }

@@ -132,6 +132,7 @@ pub fn run(
         }
         drop(tx);
         let outcome = presenter.run(&rx, &in_flight, &newest, stop);
+        crate::notify::stopping();
         done.store(true, Ordering::Relaxed);
         newest.wake_all();
         (outcome, capturing.join())

@@ -70,6 +70,8 @@ pub(super) struct Presenter<'a> {
     first_screen: Option<Instant>,
     last_screen: Instant,
     latencies_ms: VecDeque<f64>,
+    /// systemd's READY=1 after the first screen, WATCHDOG=1 pings after each one.
+    watchdog: crate::notify::Watchdog,
 }
 
 impl<'a> Presenter<'a> {
@@ -91,6 +93,7 @@ impl<'a> Presenter<'a> {
             first_screen: None,
             last_screen: Instant::now(),
             latencies_ms: VecDeque::with_capacity(LATENCY_WINDOW),
+            watchdog: crate::notify::Watchdog::from_env(),
         }
     }
 
@@ -178,6 +181,7 @@ impl<'a> Presenter<'a> {
         self.show(picture.as_ref(), &view)?;
         self.last_screen = Instant::now();
         self.first_screen.get_or_insert(self.last_screen);
+        self.watchdog.screen_presented();
         if let Some(t) = captured_at {
             self.record_latency((self.last_screen - t).as_secs_f64() * 1e3);
         }

@@ -25,9 +25,18 @@ fn video_nodes() -> Vec<String> {
 fn cameras_lists_the_devices_or_says_there_are_none() {
     let o = breedcam(&["cameras"]);
     let nodes = video_nodes();
+    // The last line says whether rpicam-vid (a Pi camera module's route) is there: not on
+    // this machine's PATH.
+    assert!(
+        stdout(&o).ends_with(
+            "rpicam: neither rpicam-vid nor libcamera-vid on PATH (for a Pi camera module: \
+             sudo apt install rpicam-apps)\n"
+        ),
+        "{}",
+        stdout(&o)
+    );
     if nodes.is_empty() {
         assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-        assert_eq!(stdout(&o), "");
         assert_eq!(
             stderr(&o),
             "breedcam: no V4L2 capture devices (no /dev/video* nodes); is a camera plugged in?\n"

@@ -14,3 +14,4 @@ mod import;
 mod kiosk;
 mod models;
 mod overlay;
+mod rpicam;
