@@ -131,3 +131,66 @@ impl Newest {
         self.consumed.notify_all();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(seq: u64) -> Numbered {
+        let slot = Slot::Frame {
+            captured_at: Instant::now(),
+            picture: RgbImage::new(1, 1),
+            fitted: RgbImage::new(1, 1),
+        };
+        Numbered { seq, slot }
+    }
+
+    fn lost(seq: u64) -> Numbered {
+        let slot = Slot::Lost("gone".into());
+        Numbered { seq, slot }
+    }
+
+    /// What a worker would take now, without waiting.
+    fn take_now(slot: &Newest) -> Option<(u64, bool)> {
+        let n = slot.take(|| true, |_| {})?;
+        Some((n.seq, matches!(n.slot, Slot::Lost(_))))
+    }
+
+    #[test]
+    fn a_live_frame_replaces_an_untaken_one_but_never_a_lost_screen() {
+        let (slot, done) = (Newest::new(), AtomicBool::new(false));
+        slot.put(frame(1), true, &done);
+        slot.put(frame(2), true, &done);
+        assert_eq!(slot.counts().dropped, 1);
+        let mut registered = vec![];
+        let taken = slot.take(|| true, |seq| registered.push(seq)).unwrap();
+        assert_eq!((taken.seq, registered), (2, vec![2]));
+        assert_eq!(take_now(&slot), None);
+        slot.put(lost(3), true, &done);
+        slot.put(frame(4), true, &done);
+        assert_eq!(slot.counts().dropped, 2);
+        assert_eq!(take_now(&slot), Some((3, true)));
+        // Once the run is over nothing more is put.
+        done.store(true, Ordering::Relaxed);
+        slot.put(frame(5), true, &done);
+        assert_eq!(take_now(&slot), None);
+    }
+
+    #[test]
+    fn a_waiting_source_loses_no_frame() {
+        let (slot, done) = (Newest::new(), AtomicBool::new(false));
+        std::thread::scope(|s| {
+            s.spawn(|| (1..=3).for_each(|seq| slot.put(frame(seq), false, &done)));
+            // Waits for each frame, for a few seconds at most.
+            let deadline = Instant::now() + Duration::from_secs(5);
+            let seqs: Vec<Option<u64>> = (0..3)
+                .map(|_| {
+                    slot.take(|| Instant::now() > deadline, |_| {})
+                        .map(|n| n.seq)
+                })
+                .collect();
+            assert_eq!(seqs, [Some(1), Some(2), Some(3)]);
+        });
+        assert_eq!(slot.counts().dropped, 0);
+    }
+}
