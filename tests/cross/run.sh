@@ -142,7 +142,7 @@ else
   tarball="$ci/rootfs-$tag.tar"
   if [ ! -s "$tarball" ]; then
     rm -f "$ci"/rootfs-*.tar
-    mmdebstrap --quiet --variant=minbase --include="$packages" bookworm "$tarball.part" "$mirror"
+    mmdebstrap --quiet --format=tar --variant=minbase --include="$packages" bookworm "$tarball.part" "$mirror"
     mv "$tarball.part" "$tarball"
   fi
   changes=()
@@ -157,6 +157,13 @@ fi
 podman run --rm "$image" sh -c 'aarch64-linux-gnu-gcc --version | head -1;
   ldd --version | head -1; qemu-aarch64-static --version | head -1'
 export CROSS_TARGET_AARCH64_UNKNOWN_LINUX_GNU_IMAGE="$image"
+
+# The test suite reads ../shared (Cross.toml passes BREEDCAM_SHARED through): mount it at
+# the same path, read-only.
+shared=$(realpath "$BREEDCAM_SHARED")
+[ -d "$shared/data" ] || fail "BREEDCAM_SHARED=$BREEDCAM_SHARED has no data/; the tests need it"
+export BREEDCAM_SHARED="$shared"
+export CROSS_CONTAINER_OPTS="-v $shared:$shared:ro"
 
 step "cargo fetch (the container builds offline)"
 cargo fetch --locked
