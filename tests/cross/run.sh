@@ -59,29 +59,47 @@ check_toolchain() {
 }
 trap 'check_toolchain' EXIT
 
-step "cross $cross_version (target/cross-tools)"
-cross="$root/target/cross-tools/bin/cross"
-if [[ "$("$cross" --version 2>/dev/null | head -1)" != "cross $cross_version"* ]]; then
-  cargo install --locked --root "$root/target/cross-tools" cross --version "$cross_version"
-fi
-
 # cross 0.2.5 reads `rustup toolchain list` expecting "NAME (default)"; current rustup says
 # "NAME (active, default)", so cross thinks the default toolchain is missing and runs
-# `rustup toolchain add`. Naming the toolchain by its exact version (`cross +1.95.0`), listed
-# without a suffix, avoids that; CROSS_CUSTOM_TOOLCHAIN=1 skips its `rustup target add` /
-# `component add rust-src`; a dead RUSTUP_DIST_SERVER makes any download fail instead of
-# changing the machine's toolchain.
+# `rustup toolchain add stable`, which upgrades the machine's stable toolchain. It does that
+# on ANY invocation inside a cargo project, `cross --version` included, so nothing here runs
+# cross before these guards are in place:
+# - the toolchain named by its exact version (`cross +1.95.0`), which rustup lists without a
+#   suffix, so cross finds it;
+# - CROSS_CUSTOM_TOOLCHAIN=1: no `rustup target add` / `component add rust-src`;
+# - RUSTUP_DIST_SERVER at a dead local port: any download fails;
+# - a `rustup` first on PATH that refuses every command that would change a toolchain.
 version=$(rustc -V | awk '{print $2}')
 host=$(rustc -vV | sed -n 's/^host: //p')
 if ! rustup toolchain list | grep -qx "$version-$host"; then
   fail "cross $cross_version needs the toolchain listed as exactly '$version-$host' (see docs/cross.md);
-  \`rustup toolchain list\` shows:
+\`rustup toolchain list\` shows:
 $(rustup toolchain list)"
 fi
 if (exec 3<>/dev/tcp/127.0.0.1/9) 2>/dev/null; then fail "port 9 is in use; pick another dead port"; fi
 export RUSTUP_DIST_SERVER=http://127.0.0.1:9 RUSTUP_UPDATE_ROOT=http://127.0.0.1:9/rustup
-export CROSS_CUSTOM_TOOLCHAIN=1
+export RUSTUP_AUTO_INSTALL=0 CROSS_CUSTOM_TOOLCHAIN=1
 export XARGO_HOME="$ci/xargo"
+mkdir -p "$ci/shim"
+cat >"$ci/shim/rustup" <<EOF
+#!/bin/sh
+# Written by tests/cross/run.sh: cross may list toolchains, targets and components, no more.
+case " \$* " in
+  *" list "*) ;;
+  *) echo "tests/cross/run.sh: refused 'rustup \$*' (it could change the toolchain)" >&2
+     exit 1 ;;
+esac
+exec $(command -v rustup) "\$@"
+EOF
+chmod +x "$ci/shim/rustup"
+export PATH="$ci/shim:$PATH"
+
+step "cross $cross_version (target/cross-tools)"
+cross="$root/target/cross-tools/bin/cross"
+# (not `cross --version`: see above)
+if ! cargo install --list --root "$root/target/cross-tools" | grep -qx "cross v$cross_version:"; then
+  cargo install --locked --root "$root/target/cross-tools" cross --version "$cross_version"
+fi
 
 step "podman configuration (target/cross-ci)"
 nofile=$(ulimit -Hn)
