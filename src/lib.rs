@@ -7,7 +7,7 @@
 //!
 //! | module | stage |
 //! |---|---|
-//! | [`camera`] | frame sources (camera, folder, synthetic) and decoding frames to RGB |
+//! | [`camera`] | frame sources (V4L2 camera, rpicam-vid pipe, folder, synthetic) and decoding frames to RGB |
 //! | [`preprocess`] | image decoding, centre crop, resize, normalise + quantize |
 //! | [`model`] | `Classifier`: load, run, dequantize outputs; committed models; [`model::labels`] |
 //! | [`engine`] | the inference engine: [`engine::import`] (TFLite -> tract graph), [`engine::ops`] (int8 ops), [`engine::kernels`] (reference + SIMD), [`engine::threads`] (pool, placement, splitting) |
@@ -15,11 +15,16 @@
 //! | [`overlay`] | the screen: picture, breed names and bars drawn with embedded-graphics |
 //! | [`display`] | where a screen goes: framebuffer, PNG files, nowhere; the views log |
 //! | [`kiosk`] | `breedcam run`: capture, inference workers, presenter |
+//! | [`notify`] | systemd's notify protocol: ready after the first screen, watchdog pings |
 //! | [`bench`] | `breedcam bench`: the kiosk's stages timed one by one |
 //! | [`stats`] | percentiles and memory figures shared by `bench` and the kiosk |
 //! | [`eval`] | accuracy on labelled photos; [`eval::truth`] ground truth from a file |
 //! | [`cli`] | the command line: flags, the config file as flags, one file per command |
 //! | [`error`] | the library's error type; [`error::Report`] prints one with its causes |
+
+// Every unsafe block says why it is sound (`// SAFETY:`), every unsafe fn when it may be
+// called (`# Safety`), and an unsafe fn's body marks its own unsafe operations.
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 pub mod bench;
 pub mod camera;

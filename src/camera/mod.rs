@@ -14,8 +14,6 @@
 //!
 //! [`decode`](mod@decode) holds one file per pixel format family: `mjpeg`, `yuv`, `rgb`.
 
-#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
-
 pub mod decode;
 pub mod files;
 pub mod list;

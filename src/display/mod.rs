@@ -7,8 +7,6 @@
 //! | `png:DIR` | [`png::PngDisplay`]: each screen as a PNG file, and a views log (headless runs, tests) |
 //! | `none` | [`none::NoDisplay`]: nowhere (benchmarks of everything but the screen) |
 
-#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
-
 pub mod fbdev;
 pub mod none;
 pub mod png;

@@ -17,8 +17,6 @@
 //! | `workers` | the inference workers and the set of frames in flight |
 //! | `presenter` | capture order, smoothing, drawing, presenting, the run's timing figures |
 
-#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
-
 mod capture;
 mod presenter;
 mod slot;
