@@ -30,7 +30,7 @@ pub struct Args {
     /// Untimed frames first.
     #[arg(long, default_value_t = 5)]
     pub warmup: usize,
-    /// Threads for tract's matrix products.
+    /// Inference threads (breedcam's pool, which runs its int8 ops on them).
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
     #[arg(long, value_enum, default_value_t = Crop::Centre)]

@@ -109,7 +109,7 @@ impl Settings {
         let screen = parse_size(k.screen.as_deref().unwrap_or("800x480"))?;
         let threads = k.threads.unwrap_or_else(default_threads);
         // One frame at a time on all threads measured better than frames in flight on the
-        // 2-core development machine (README, "Threads").
+        // 2-core development machine (docs/performance.md, "Threads").
         let workers = k.workers.unwrap_or(1);
         if threads == 0 || workers == 0 || workers > threads {
             return Err(Error::usage(

@@ -104,7 +104,7 @@ impl Truth {
         let Entries(raw) = serde_json::from_str(text).map_err(|e| {
             // ReaL's own real.json is a list in validation-image order.
             let hint = if text.trim_start().starts_with('[') {
-                " (a list like ReaL's real.json: key it by file name, see README)"
+                " (a list like ReaL's real.json: key it by file name, see docs/ground-truth.md)"
             } else {
                 ""
             };
