@@ -52,7 +52,8 @@ impl Capture<'_, '_> {
                 Ok(frame) => self.decode_and_put(&frame, &mut seq, live),
                 Err(e) => {
                     log::warn!(
-                        "frame source failed: {e}; reopening every {:?}",
+                        "frame source failed: {}; reopening every {:?}",
+                        crate::error::Report(&e),
                         self.reopen_every
                     );
                     source = None;

@@ -60,7 +60,7 @@ impl Camera {
         for node in &nodes {
             match Camera::open_path(node, want, formats) {
                 Ok(c) => return Ok(c),
-                Err(e) => why.push(e.to_string()),
+                Err(e) => why.push(crate::error::Report(&e).to_string()),
             }
         }
         Err(Error::BadInput {
