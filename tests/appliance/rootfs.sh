@@ -56,7 +56,7 @@ mmdebstrap --variant=apt --arch="$DARCH" --quiet \
 mv "$OUT"/vmlinuz-* "$OUT/vmlinuz" 2>/dev/null || cp "$DIR"/boot/vmlinuz-* "$OUT/vmlinuz"
 mv "$OUT"/initrd.img-* "$OUT/initrd.img" 2>/dev/null || cp "$DIR"/boot/initrd.img-* "$OUT/initrd.img"
 say "ext4 image"
-mkfs.ext4 -q -F -d "$DIR" "$OUT/root.ext4" 1G
+mkfs.ext4 -q -F -d "$DIR" "$OUT/root.ext4" 1G >&2  # stdout is the folder this prints
 rm -rf "$DIR"
 touch "$OUT/.done"
 say "root file system ready: $(du -sh "$OUT" | cut -f1)"

@@ -57,7 +57,7 @@ else
 fi
 
 say "root file system"
-ROOTFS=$(bash "$HERE/rootfs.sh" "$ARCH")
+ROOTFS=$(bash "$HERE/rootfs.sh" "$ARCH" | tail -n 1)  # its last line; the rest of its output goes to stderr
 
 rm -rf "$RES" && mkdir -p "$RES/share/out"
 SHARE=$RES/share
