@@ -258,6 +258,28 @@ impl RpiCam {
                 ),
             });
         }
+        // A named program must be an executable file: said here, before a spawn whose exec
+        // failure some environments (qemu-user) report only as a child that exits at once.
+        {
+            use std::os::unix::fs::PermissionsExt;
+            match std::fs::metadata(&program) {
+                Ok(m) if m.is_file() && m.permissions().mode() & 0o111 != 0 => {}
+                Ok(_) => {
+                    return Err(Error::Runtime(format!(
+                        "{}: cannot start: not an executable file",
+                        program.display()
+                    )))
+                }
+                Err(e) if program.components().count() > 1 => {
+                    return Err(Error::Runtime(format!(
+                        "{}: cannot start: {e}",
+                        program.display()
+                    )))
+                }
+                // A bare name is looked up on PATH by the spawn.
+                Err(_) => {}
+            }
+        }
         let name = program
             .file_name()
             .map_or("rpicam-vid".into(), |n| n.to_string_lossy().into_owned());

@@ -54,20 +54,31 @@ pub fn breedcam(args: &[&str]) -> Output {
 
 /// Runs a `breedcam` binary `exe` (a copy of the one built, say) in the folder `cwd`.
 pub fn breedcam_at(exe: &Path, cwd: &Path, args: &[&str]) -> Output {
+    command_for(exe)
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("running breedcam")
+}
+
+/// A command that runs the `breedcam` built for the test run, under `BREEDCAM_TEST_RUNNER`
+/// when cross-built (an aarch64 binary started from qemu-user needs qemu again), for a test
+/// that sets its own environment.
+pub fn breedcam_command() -> Command {
+    command_for(Path::new(env!("CARGO_BIN_EXE_breedcam")))
+}
+
+fn command_for(exe: &Path) -> Command {
     let runner = std::env::var("BREEDCAM_TEST_RUNNER").unwrap_or_default();
     let mut words = runner.split_whitespace();
-    let mut cmd = match words.next() {
+    match words.next() {
         Some(program) if cfg!(not(target_arch = "x86_64")) => {
             let mut c = Command::new(program);
             c.args(words).arg(exe);
             c
         }
         _ => Command::new(exe),
-    };
-    cmd.args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("running breedcam")
+    }
 }
 
 pub fn stdout(o: &Output) -> String {

@@ -267,7 +267,7 @@ fn the_kiosk_shows_camera_lost_and_restarts_a_dead_rpicam_vid() {
         std::env::var("PATH").unwrap_or_default()
     );
     let views = out.path().join("views.jsonl");
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_breedcam"))
+    let o = common::breedcam_command()
         .args([
             "-v",
             "run",
@@ -365,9 +365,17 @@ fn decode_cost() {
 #[test]
 fn cameras_says_where_rpicam_vid_is() {
     let dir = standin(&[]);
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_breedcam"))
+    let o = common::breedcam_command()
         .arg("cameras")
-        .env("PATH", dir.path())
+        // The stand-in first; the rest of PATH still finds the test runner (qemu) if any.
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                dir.path().display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
         .output()
         .unwrap();
     let want = format!(
