@@ -123,15 +123,17 @@ impl Options {
 /// The first of [`PROGRAMS`] in the folders of `path` (a PATH value) that is an executable
 /// file.
 pub fn find_program_in(path: &std::ffi::OsStr) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
     PROGRAMS.iter().find_map(|name| {
         std::env::split_paths(path)
             .map(|dir| dir.join(name))
-            .find(|p| {
-                std::fs::metadata(p)
-                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-            })
+            .find(|p| executable(p).unwrap_or(false))
     })
+}
+
+/// Whether `path` is a file someone may execute.
+fn executable(path: &std::path::Path) -> std::io::Result<bool> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// The rpicam-vid (or libcamera-vid) on this process's PATH.
@@ -260,25 +262,22 @@ impl RpiCam {
         }
         // A named program must be an executable file: said here, before a spawn whose exec
         // failure some environments (qemu-user) report only as a child that exits at once.
-        {
-            use std::os::unix::fs::PermissionsExt;
-            match std::fs::metadata(&program) {
-                Ok(m) if m.is_file() && m.permissions().mode() & 0o111 != 0 => {}
-                Ok(_) => {
-                    return Err(Error::Runtime(format!(
-                        "{}: cannot start: not an executable file",
-                        program.display()
-                    )))
-                }
-                Err(e) if program.components().count() > 1 => {
-                    return Err(Error::Runtime(format!(
-                        "{}: cannot start: {e}",
-                        program.display()
-                    )))
-                }
-                // A bare name is looked up on PATH by the spawn.
-                Err(_) => {}
+        match executable(&program) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(Error::Runtime(format!(
+                    "{}: cannot start: not an executable file",
+                    program.display()
+                )))
             }
+            Err(e) if program.components().count() > 1 => {
+                return Err(Error::Runtime(format!(
+                    "{}: cannot start: {e}",
+                    program.display()
+                )))
+            }
+            // A bare name is looked up on PATH by the spawn.
+            Err(_) => {}
         }
         let name = program
             .file_name()
