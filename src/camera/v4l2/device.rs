@@ -29,9 +29,17 @@ pub fn open_error(path: &Path, e: &io::Error) -> Error {
         Some(libc::ENODEV) | Some(libc::ENXIO) => {
             bad(format!("device not present, unplugged? ({e})"))
         }
-        Some(libc::EACCES) | Some(libc::EPERM) => bad(format!(
+        // EACCES: the node's owner and mode refuse this user.
+        Some(libc::EACCES) => bad(format!(
             "permission denied ({e}); add the user to the video group \
              (sudo usermod -aG video $USER, then log in again)"
+        )),
+        // EPERM: not the file's permissions but a policy, e.g. a systemd unit's device
+        // list (DevicePolicy=closed, as breedcam.service has): joining a group changes nothing.
+        Some(libc::EPERM) => bad(format!(
+            "not permitted ({e}): a sandbox refuses the device, not its file permissions; \
+             as a systemd service its unit must allow it (DeviceAllow=char-video4linux rw, \
+             in a drop-in: sudo systemctl edit breedcam)"
         )),
         Some(libc::ENOTTY) | Some(libc::EINVAL) => bad(format!("not a V4L2 device ({e})")),
         _ => Error::Runtime(format!("{}: {e}", path.display())),
@@ -177,9 +185,19 @@ mod tests {
         assert!(msg(libc::ENOENT).starts_with("/dev/video7: no such device"));
         assert!(msg(libc::EACCES).contains("permission denied"));
         assert!(msg(libc::EACCES).contains("video group"));
+        // EPERM is a sandbox (a unit's DeviceAllow=), where the video group does not help
+        assert!(msg(libc::EPERM).starts_with("/dev/video7: not permitted"));
+        assert!(msg(libc::EPERM).contains("DeviceAllow=char-video4linux"));
+        assert!(!msg(libc::EPERM).contains("video group"));
         assert!(msg(libc::ENODEV).contains("unplugged"));
         assert!(msg(libc::ENOTTY).contains("not a V4L2 device"));
-        for errno in [libc::ENOENT, libc::EACCES, libc::ENODEV, libc::ENOTTY] {
+        for errno in [
+            libc::ENOENT,
+            libc::EACCES,
+            libc::EPERM,
+            libc::ENODEV,
+            libc::ENOTTY,
+        ] {
             assert!(open_error(p, &io::Error::from_raw_os_error(errno)).is_bad_input());
         }
         let busy = open_error(p, &io::Error::from_raw_os_error(libc::EBUSY));
