@@ -36,6 +36,10 @@ dpkg-deb -c "$amd64" > "$unpacked/contents"
 for f in ./usr/bin/breedcam ./etc/breedcam/breedcam.toml ./usr/lib/systemd/system/breedcam.service; do
   grep -q " $f\$" "$unpacked/contents" || fail "$amd64: no $f"
 done
+# The installed README's links to docs/*.md resolve: the package ships docs/ beside it.
+for f in $(grep -o '](docs/[^)#]*\.md' README.md | sed 's/^](//' | sort -u); do
+  grep -q " ./usr/share/doc/breedcam/$f\$" "$unpacked/contents" || fail "$amd64: no /usr/share/doc/breedcam/$f (README.md links it)"
+done
 dpkg-deb -e "$amd64" "$unpacked/control"
 grep -qx /etc/breedcam/breedcam.toml "$unpacked/control/conffiles" \
   || fail "$amd64: /etc/breedcam/breedcam.toml is not a conffile"
