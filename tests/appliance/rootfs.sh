@@ -15,6 +15,10 @@ case $ARCH in
 esac
 KEY=$(cat "$HERE/rootfs.sh" "$HERE/appliance-test.service" | sha256sum | cut -c1-12)
 OUT=$REPO/target/appliance/cache/$DARCH-$KEY
+mkdir -p "$(dirname "$OUT")"
+# One build at a time per image: a second caller waits for the first, then uses its image.
+exec 9>"$OUT.lock"
+flock 9
 if [[ -f $OUT/.done ]]; then echo "$OUT"; exit 0; fi
 rm -rf "$OUT" && mkdir -p "$OUT"
 say() { printf 'appliance %s: %s (%s)\n' "$ARCH" "$*" "$(date -u +%H:%M:%S)" >&2; }

@@ -5,8 +5,10 @@ boot.py RESULTS_DIR TIMEOUT_S -- QEMU_COMMAND...
 
 Starts qemu with its serial console in RESULTS_DIR/serial.log and a QMP socket, watches the
 console for the markers of tests/vm/init.sh (@@SHOT name: a screendump to name.ppm now;
-@@FILE name ... @@END: a file), and stops when the guest powers off, prints @@DONE, or the
-timeout passes. It kills only the qemu it started. Exit 0 when the guest finished, 1 if not.
+@@FILE name ... @@END: a file; @@T name seconds: a time mark, copied with the host's seconds
+since qemu started to RESULTS_DIR/host-times.txt), and stops when the guest powers off,
+prints @@DONE, or the timeout passes. It kills only the qemu it started. Exit 0 when the
+guest finished, 1 if not.
 """
 import json
 import os
@@ -73,6 +75,10 @@ def follow(serial, res, f, st):
             st["current"] = line.split(maxsplit=1)[1]
         elif line == "@@DONE":
             st["done"] = True
+        if line.startswith("@@T "):
+            # the guest's time mark, with the host's seconds since qemu started (the guest's
+            # uptime restarts at a reboot and lags the wall clock when the host is loaded)
+            st["times"].append(f"{time.time() - st['started']:.1f} {line}")
 
 
 def main():
@@ -91,9 +97,10 @@ def main():
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=open(os.path.join(res, "qemu.out"), "w"),
                             stderr=subprocess.STDOUT)
     done = False
+    state = {"pos": 0, "buf": "", "current": None, "body": [], "done": False,
+             "started": started, "times": []}
     try:
         _, f = qmp_connect(sock, started + 30)
-        state = {"pos": 0, "buf": "", "current": None, "body": [], "done": False}
         while time.time() - started < timeout and proc.poll() is None and not state["done"]:
             follow(serial, res, f, state)
             time.sleep(0.2)
@@ -111,6 +118,8 @@ def main():
                 proc.wait()
     with open(os.path.join(res, "wall.txt"), "w") as f:
         f.write(f"{time.time() - started:.1f}\n")
+    with open(os.path.join(res, "host-times.txt"), "w") as f:
+        f.write("".join(t + "\n" for t in state["times"]))
     return 0 if done else 1
 
 
