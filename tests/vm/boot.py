@@ -77,7 +77,7 @@ def follow(serial, res, f, st):
             st["done"] = True
         if line.startswith("@@T "):
             # the guest's time mark, with the host's seconds since qemu started (the guest's
-            # uptime restarts at a reboot and lags the wall clock when the host is loaded)
+            # uptime restarts at a reboot, and the shutdown before it is in neither boot's)
             st["times"].append(f"{time.time() - st['started']:.1f} {line}")
 
 
