@@ -20,6 +20,7 @@
 mod capture;
 mod presenter;
 mod slot;
+mod tracker;
 mod workers;
 
 use std::sync::atomic::{AtomicBool, Ordering};
