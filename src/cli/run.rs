@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::display::ViewLog;
-use crate::kiosk::{default_threads, Options};
+use crate::kiosk::{default_threads, Options, Schedule};
 use crate::preprocess::Crop;
 use crate::Error;
 
@@ -131,6 +131,9 @@ impl Settings {
                 smoothing,
                 reopen_every: Duration::from_secs(1),
                 workers,
+                // `--locate` (i22-locate's flag) sets the locator here.
+                locator: None,
+                schedule: Schedule::Thread,
             },
         })
     }

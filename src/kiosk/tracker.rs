@@ -76,6 +76,8 @@ impl Track {
 pub struct Tracker {
     /// Weight of the newest frame in the moving averages (1 = no smoothing).
     alpha: f32,
+    /// Locator runs a track is kept unseen: [`KEEP_UNSEEN`], none without smoothing.
+    keep_unseen: u32,
     tracks: Vec<Track>,
     next_id: u64,
 }
@@ -110,9 +112,13 @@ fn ema(state: &mut [f32], new: &[f32], alpha: f32) {
 }
 
 impl Tracker {
+    /// `alpha`: the newest frame's weight; 1 (no smoothing: each frame on its own, e.g. a
+    /// folder of unrelated photos) also keeps no dog that was not seen.
     pub fn new(alpha: f32) -> Tracker {
+        let alpha = alpha.clamp(0.01, 1.0);
         Tracker {
-            alpha: alpha.clamp(0.01, 1.0),
+            alpha,
+            keep_unseen: if alpha < 1.0 { KEEP_UNSEEN } else { 0 },
             tracks: vec![],
             next_id: 0,
         }
@@ -186,7 +192,8 @@ impl Tracker {
                 track.unseen = 0;
             }
         }
-        self.tracks.retain(|t| t.unseen <= KEEP_UNSEEN);
+        let keep = self.keep_unseen;
+        self.tracks.retain(|t| t.unseen <= keep);
         self.tracks
             .sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
         &self.tracks
@@ -334,6 +341,16 @@ mod tests {
         assert_eq!(new.probs, [0.0, 0.0, 1.0]);
         // The most confident first.
         assert_eq!(tracks[0].id, 0);
+    }
+
+    #[test]
+    fn without_smoothing_a_dog_not_seen_is_gone() {
+        let mut tracker = Tracker::new(1.0);
+        tracker.update(&[dog(0, 0, 0.9), dog(300, 1, 0.8)], true);
+        assert_eq!(summary(tracker.update(&[dog(300, 1, 0.8)], true)), [(1, 1)]);
+        // Carried boxes age nothing.
+        assert_eq!(tracker.update(&[], false).len(), 1);
+        assert!(tracker.update(&[], true).is_empty());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::common::{breedcam, path_str, stderr};
 use breedcam::camera::{Format, Frame, FrameSource, Synthetic};
 use breedcam::display::{Display, NoDisplay};
-use breedcam::kiosk::{run, Options};
+use breedcam::kiosk::{run, Options, Schedule};
 use breedcam::model::{Classifier, LoadOptions};
 use breedcam::preprocess::Crop;
 use breedcam::Error;
@@ -182,6 +182,8 @@ fn the_loop_survives_an_unplugged_camera_and_corrupt_frames() {
         reopen_every: Duration::from_millis(10),
         // Two frames in flight: a lost camera and its reopening still go through workers.
         workers: 2,
+        locator: None,
+        schedule: Schedule::Thread,
     };
     let stop = AtomicBool::new(false);
     let stats = run(&model, &mut open, &mut display, &opts, &stop).unwrap();
@@ -210,6 +212,8 @@ fn a_source_that_cannot_open_at_start_is_an_error() {
         smoothing: 1.0,
         reopen_every: Duration::from_millis(10),
         workers: 1,
+        locator: None,
+        schedule: Schedule::Thread,
     };
     let e = run(
         &model,

@@ -78,6 +78,7 @@ fn top3() -> View {
         ],
         headline: None,
         corner: "224 ms  4.4 fps".into(),
+        dogs: vec![],
     }
 }
 
@@ -107,6 +108,7 @@ fn long_names() -> View {
             .collect(),
         headline: None,
         corner: "224 ms  4.4 fps".into(),
+        dogs: vec![],
     }
 }
 
@@ -136,6 +138,7 @@ fn no_dog_in_view_is_large_under_the_picture() {
         breeds: vec![],
         headline: Some("No dog in view".into()),
         corner: "224 ms  4.4 fps".into(),
+        dogs: vec![],
     };
     check("no_dog_1280x800", &view, (1280, 800), true);
     check("no_dog_480x320", &view, (480, 320), true);
@@ -147,6 +150,7 @@ fn camera_lost_is_large_and_centred() {
         breeds: vec![],
         headline: Some("camera lost: /dev/video0: No such device".into()),
         corner: String::new(),
+        dogs: vec![],
     };
     check("camera_lost_1920x1080", &view, (1920, 1080), false);
     check("camera_lost_480x320", &view, (480, 320), false);
