@@ -16,6 +16,7 @@ use std::sync::mpsc;
 
 use serde::Serialize;
 
+use crate::locate::{fitted, Locate};
 use crate::model::{Classifier, Tta};
 use crate::preprocess::{load_image, Crop};
 use crate::scores::top_k;
@@ -182,14 +183,35 @@ pub struct Report {
     /// Photos that could not be read, with the reason.
     pub unreadable: Vec<(PathBuf, String)>,
     pub answers: Vec<Answer>,
+    /// How dogs were found (absent with `--locate off`): the headline dog is scored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locate: Option<Located>,
 }
 
-/// Runs `model` over `photos`; decoding and resizing run on other threads beside inference.
-/// `progress` is called after each photo. With [`Tta::Flip`] each photo is also run mirrored.
+/// What the locator did over an evaluation.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Located {
+    /// `--locate`'s value (`seg`, a file).
+    pub locator: String,
+    /// Photos on which it found a dog (the others were fitted with the centre crop).
+    pub photos_with_dog: usize,
+}
+
+/// A locator for [`evaluate`], with the name reports give it.
+pub struct Locator<'a> {
+    pub name: String,
+    pub locate: &'a dyn Locate,
+}
+
+/// Runs `model` over `photos`; decoding, locating and resizing run on other threads beside
+/// inference. With a locator, the headline dog (the first it finds; the centre crop when
+/// it finds none) is what is scored. `progress` is called after each photo. With
+/// [`Tta::Flip`] each photo is also run mirrored.
 pub fn evaluate(
     model: &Classifier,
     crop: Crop,
     tta: Tta,
+    locator: Option<&Locator>,
     photos: &[Labelled],
     progress: &dyn Fn(),
 ) -> Result<Report, Error> {
@@ -197,8 +219,13 @@ pub fn evaluate(
     let pre = model.preprocessor(crop)?;
     let mut report = Report {
         model: model.path.clone(),
+        locate: locator.map(|l| Located {
+            locator: l.name.clone(),
+            photos_with_dog: 0,
+        }),
         ..Report::default()
     };
+    let locate = locator.map(|l| l.locate);
     // Each photo's acceptable classes in this model's output order (a 1001-class model
     // puts every ImageNet class one index later); a photo none of whose ids the model
     // knows is left out.
@@ -221,8 +248,9 @@ pub fn evaluate(
     let mut confusions: BTreeMap<(String, String), usize> = BTreeMap::new();
     let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|scope| -> Result<(), Error> {
-        let (tx, rx) =
-            mpsc::sync_channel::<(usize, Result<tract_core::prelude::Tensor, Error>)>(2 * workers);
+        // Per photo: its input tensor, and whether a dog was found.
+        type Prepared = Result<(tract_core::prelude::Tensor, bool), Error>;
+        let (tx, rx) = mpsc::sync_channel::<(usize, Prepared)>(2 * workers);
         for _ in 0..workers {
             let (tx, next, known, pre) = (tx.clone(), &next, &known, &pre);
             scope.spawn(move || loop {
@@ -230,7 +258,17 @@ pub fn evaluate(
                 let Some((_, photo, _)) = known.get(i) else {
                     break;
                 };
-                let t = load_image(&photo.path).and_then(|img| pre.prepare(&img));
+                let t = load_image(&photo.path).and_then(|img| match locate {
+                    None => Ok((pre.prepare(&img)?, false)),
+                    Some(l) => {
+                        let boxes = l.locate(&img)?;
+                        let (_, headline) = fitted(pre, &img, &boxes[..boxes.len().min(1)])
+                            .into_iter()
+                            .next()
+                            .ok_or_else(|| Error::Runtime("no picture to classify".into()))?;
+                        Ok((pre.tensor(&headline)?, !boxes.is_empty()))
+                    }
+                });
                 if tx.send((i, t)).is_err() {
                     break;
                 }
@@ -242,7 +280,12 @@ pub fn evaluate(
             let (_, photo, classes) = &known[i];
             progress();
             let tensor = match tensor {
-                Ok(t) => t,
+                Ok((t, found)) => {
+                    if let Some(l) = report.locate.as_mut() {
+                        l.photos_with_dog += found as usize;
+                    }
+                    t
+                }
                 Err(e) => {
                     report
                         .unreadable
