@@ -3,7 +3,7 @@
 //!
 //! Stages per frame: capture (the frame's bytes from the source), decode, locate (finding
 //! the dogs; nothing with `--locate off`), crop+resize, quantize, inference (these three
-//! for every dog found, or once for the centre crop), overlay (verdict + drawing the
+//! for the centre crop and every dog found), overlay (verdict + drawing the
 //! screen), present (the display). The per-dog time is the last three over the dogs.
 //! Then the overlay alone at other screen sizes (the last frame and view drawn again), with
 //! the picture's resize to the layout timed on its own.
@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::camera::{decode, FrameSource};
 use crate::display::Display;
-use crate::locate::{crop_for, Locate, MARGIN};
+use crate::locate::{choose, crop_for, whole, Dog, Locate, MARGIN};
 use crate::model::Classifier;
 use crate::overlay::{draw, scale_picture, Canvas, View};
 use crate::preprocess::Crop;
@@ -153,9 +153,9 @@ pub struct Report {
     pub stages: Vec<Stage>,
     /// `--locate` (`off`, `seg`, a file).
     pub locate: String,
-    /// Dogs classified per frame on average (1 when none is found: the centre crop).
-    pub dogs_per_frame: f64,
-    /// crop+resize, quantize and inference for one dog (a frame's, over its dogs).
+    /// Pictures classified per frame on average: the centre crop and each dog found.
+    pub pictures_per_frame: f64,
+    /// crop+resize, quantize and inference for one picture (a frame's, over its pictures).
     pub per_dog: Stage,
     /// Frames per second through all stages, one after the other.
     pub fps: f64,
@@ -238,7 +238,7 @@ pub fn run(
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let mut samples: Vec<Vec<f64>> = vec![vec![]; STAGES.len()];
-    let (mut per_dog, mut dogs) = (vec![], 0usize);
+    let (mut per_dog, mut pictures) = (vec![], 0usize);
     let mut last_inference_ms = 0.0;
     let mut last: Option<(RgbImage, View)> = None;
     let mut total = 0.0;
@@ -261,15 +261,16 @@ pub fn run(
             None => vec![],
         };
         t[2] = ms(locating, Instant::now());
-        // Each dog's crop (the centre crop with none), then its classification.
+        // The centre crop, then each dog's crop, each classified.
         let (w, h) = img.dimensions();
-        let regions: Vec<_> = if boxes.is_empty() {
-            vec![pre.region(w, h)]
-        } else {
-            boxes.iter().map(|b| crop_for(b, w, h, MARGIN)).collect()
-        };
-        let mut headline = None;
-        for region in regions.iter() {
+        let regions: Vec<_> = std::iter::once(pre.region(w, h))
+            .chain(boxes.iter().map(|b| crop_for(b, w, h, MARGIN)))
+            .collect();
+        let mut dogs = vec![];
+        for (region, bbox) in regions
+            .iter()
+            .zip(std::iter::once(whole(&pre, &img)).chain(boxes))
+        {
             let t0 = Instant::now();
             let fitted = pre.fit_region(&img, *region);
             let t1 = Instant::now();
@@ -280,9 +281,9 @@ pub fn run(
             t[3] += ms(t0, t1);
             t[4] += ms(t1, t2);
             t[5] += ms(t2, t3);
-            headline.get_or_insert(probs);
+            dogs.push(Dog { bbox, probs });
         }
-        let probs = headline.unwrap_or_default();
+        let probs = choose(Some(labels), dogs).swap_remove(0).probs;
         let frame_ms: f64 = t[..6].iter().sum();
         let drawing = Instant::now();
         let view = View::from_verdict(
@@ -301,7 +302,7 @@ pub fn run(
                 s.push(v);
             }
             per_dog.push((t[3] + t[4] + t[5]) / regions.len() as f64);
-            dogs += regions.len();
+            pictures += regions.len();
             total += t.iter().sum::<f64>();
         }
         last = Some((img, view));
@@ -333,7 +334,7 @@ pub fn run(
             .map(|(n, s)| Stage::of(n, s))
             .collect(),
         locate: opts.locate.clone(),
-        dogs_per_frame: dogs as f64 / opts.frames.max(1) as f64,
+        pictures_per_frame: pictures as f64 / opts.frames.max(1) as f64,
         per_dog: Stage::of("per dog", &per_dog),
         fps: if total > 0.0 {
             opts.frames as f64 * 1e3 / total

@@ -16,7 +16,7 @@ use std::sync::mpsc;
 
 use serde::Serialize;
 
-use crate::locate::{fitted, Locate};
+use crate::locate::{choose, fitted, Dog, DogBox, Locate};
 use crate::model::{Classifier, Tta};
 use crate::preprocess::{load_image, Crop};
 use crate::scores::top_k;
@@ -193,7 +193,8 @@ pub struct Report {
 pub struct Located {
     /// `--locate`'s value (`seg`, a file).
     pub locator: String,
-    /// Photos on which it found a dog (the others were fitted with the centre crop).
+    /// Photos whose headline is a dog it found (the others: the centre crop, as no dog was
+    /// found or the classifier was surer of the centre crop).
     pub photos_with_dog: usize,
 }
 
@@ -248,8 +249,9 @@ pub fn evaluate(
     let mut confusions: BTreeMap<(String, String), usize> = BTreeMap::new();
     let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|scope| -> Result<(), Error> {
-        // Per photo: its input tensor, and whether a dog was found.
-        type Prepared = Result<(tract_core::prelude::Tensor, bool), Error>;
+        // Per photo: the input tensors of the fallback (the centre crop) and of the
+        // headline dog if one was found, with the dog's box.
+        type Prepared = Result<Vec<(DogBox, tract_core::prelude::Tensor)>, Error>;
         let (tx, rx) = mpsc::sync_channel::<(usize, Prepared)>(2 * workers);
         for _ in 0..workers {
             let (tx, next, known, pre) = (tx.clone(), &next, &known, &pre);
@@ -258,16 +260,15 @@ pub fn evaluate(
                 let Some((_, photo, _)) = known.get(i) else {
                     break;
                 };
-                let t = load_image(&photo.path).and_then(|img| match locate {
-                    None => Ok((pre.prepare(&img)?, false)),
-                    Some(l) => {
-                        let boxes = l.locate(&img)?;
-                        let (_, headline) = fitted(pre, &img, &boxes[..boxes.len().min(1)])
-                            .into_iter()
-                            .next()
-                            .ok_or_else(|| Error::Runtime("no picture to classify".into()))?;
-                        Ok((pre.tensor(&headline)?, !boxes.is_empty()))
-                    }
+                let t = load_image(&photo.path).and_then(|img| {
+                    let boxes = match locate {
+                        Some(l) => l.locate(&img)?,
+                        None => vec![],
+                    };
+                    fitted(pre, &img, &boxes[..boxes.len().min(1)])
+                        .into_iter()
+                        .map(|(b, picture)| Ok((b, pre.tensor(&picture)?)))
+                        .collect()
                 });
                 if tx.send((i, t)).is_err() {
                     break;
@@ -276,16 +277,11 @@ pub fn evaluate(
         }
         drop(tx);
         let mut answers: Vec<Option<Answer>> = vec![None; known.len()];
-        for (i, tensor) in rx {
+        for (i, tensors) in rx {
             let (_, photo, classes) = &known[i];
             progress();
-            let tensor = match tensor {
-                Ok((t, found)) => {
-                    if let Some(l) = report.locate.as_mut() {
-                        l.photos_with_dog += found as usize;
-                    }
-                    t
-                }
+            let tensors = match tensors {
+                Ok(t) => t,
                 Err(e) => {
                     report
                         .unreadable
@@ -293,7 +289,20 @@ pub fn evaluate(
                     continue;
                 }
             };
-            let probs = model.run_tta(tensor, tta)?;
+            let dogs = tensors
+                .into_iter()
+                .map(|(bbox, t)| {
+                    Ok(Dog {
+                        bbox,
+                        probs: model.run_tta(t, tta)?,
+                    })
+                })
+                .collect::<Result<Vec<Dog>, Error>>()?;
+            let headline = choose(Some(labels), dogs).swap_remove(0);
+            if let Some(l) = report.locate.as_mut() {
+                l.photos_with_dog += headline.found() as usize;
+            }
+            let probs = headline.probs;
             let dogs = top_k(&probs, 5, |c| labels.entries[c].is_dog);
             let all = top_k(&probs, 5, |_| true);
             let best = dogs.first().copied().unwrap_or(all[0]);

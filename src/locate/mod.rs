@@ -4,7 +4,9 @@
 //! dog's box becomes a square crop with a margin ([`crop_for`]) cut from the full-resolution
 //! frame and resized to the classifier's input, and the classifier names it
 //! ([`classify_dogs`]). With no dog found (or `--locate off`) the frame is fitted as before
-//! locating existed (the centre crop), so photos that a dog fills keep their answers.
+//! locating existed (the centre crop); the centre crop is also classified beside the dogs,
+//! and when the classifier is surer of it than of the headline dog the frame is taken as
+//! one dog that fills it ([`choose`]), so photos that a dog fills keep their answers.
 //!
 //! The locator breedcam ships is a PASCAL VOC segmenter ([`segmenter`]) whose coarse class
 //! grid [`grid`] turns into boxes.
@@ -16,6 +18,7 @@ use std::path::Path;
 
 use image::RgbImage;
 
+use crate::model::labels::Labels;
 use crate::model::{Classifier, ModelSource, Tta};
 use crate::preprocess::Preprocessor;
 use crate::Error;
@@ -182,30 +185,68 @@ pub fn crop_for(b: &DogBox, frame_w: u32, frame_h: u32, margin: f32) -> (u32, u3
     )
 }
 
-/// The pictures the classifier sees for a frame: one per box (its square crop with
-/// [`MARGIN`]), or with no box the frame fitted as the preprocessor's crop says; each
-/// with the box it came from (score 0 for the fallback).
+/// The region the fallback takes (the frame fitted as the preprocessor's crop says), as a
+/// box of score 0.
+pub fn whole(pre: &Preprocessor, frame: &RgbImage) -> DogBox {
+    let (x, y, w, h) = pre.region(frame.width(), frame.height());
+    DogBox {
+        x0: x,
+        y0: y,
+        x1: x + w,
+        y1: y + h,
+        score: 0.0,
+    }
+}
+
+/// The pictures the classifier sees for a frame and the boxes they came from: first the
+/// fallback (the frame fitted as the preprocessor's crop says, score 0), then one per box
+/// (its square crop with [`MARGIN`]).
 pub fn fitted(pre: &Preprocessor, frame: &RgbImage, boxes: &[DogBox]) -> Vec<(DogBox, RgbImage)> {
     let (w, h) = frame.dimensions();
-    if boxes.is_empty() {
-        let (x, y, cw, ch) = pre.region(w, h);
-        let whole = DogBox {
-            x0: x,
-            y0: y,
-            x1: x + cw,
-            y1: y + ch,
-            score: 0.0,
-        };
-        return vec![(whole, pre.fit(frame))];
-    }
-    boxes
-        .iter()
-        .map(|b| (*b, pre.fit_region(frame, crop_for(b, w, h, MARGIN))))
+    std::iter::once((whole(pre, frame), pre.fit(frame)))
+        .chain(
+            boxes
+                .iter()
+                .map(|b| (*b, pre.fit_region(frame, crop_for(b, w, h, MARGIN)))),
+        )
         .collect()
 }
 
-/// Every dog in a frame, classified, the headline dog first. Never empty: with no locator
-/// or no dog found, the one "dog" is the frame fitted as before locating existed.
+/// How sure the classifier is of a picture: its most likely dog breed's probability (any
+/// class's, without labels).
+pub fn sureness(labels: Option<&Labels>, probs: &[f32]) -> f32 {
+    probs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| labels.is_none_or(|l| l.entries.get(*i).is_some_and(|e| e.is_dog)))
+        .map(|(_, &p)| p)
+        .fold(0.0, f32::max)
+}
+
+/// The dogs of a frame from the classifications of [`fitted`]'s pictures (`dogs[0]` the
+/// fallback's, the found dogs' after it): the found dogs, unless there are none or the
+/// classifier is surer of the fallback than of the headline dog, when the frame is taken
+/// as one dog that fills it (a photo, a dog close to the camera) and the fallback is the
+/// one dog. The second rule keeps photos that a dog fills from losing (the segmenter
+/// often boxes a part of such a dog, or a second animal), and costs one classification.
+pub fn choose(labels: Option<&Labels>, mut dogs: Vec<Dog>) -> Vec<Dog> {
+    let fallback_wins = match &dogs[..] {
+        [] | [_] => true,
+        [fallback, headline, ..] => {
+            sureness(labels, &fallback.probs) > sureness(labels, &headline.probs)
+        }
+    };
+    if fallback_wins {
+        dogs.truncate(1);
+    } else {
+        dogs.remove(0);
+    }
+    dogs
+}
+
+/// Every dog in a frame, classified, the headline dog first (see [`choose`]). Never empty:
+/// with no locator or no dog found, the one "dog" is the frame fitted as before locating
+/// existed (score 0, [`Dog::found`] false).
 pub fn classify_dogs(
     model: &Classifier,
     pre: &Preprocessor,
@@ -217,7 +258,7 @@ pub fn classify_dogs(
         Some(l) => l.locate(frame)?,
         None => vec![],
     };
-    fitted(pre, frame, &boxes)
+    let dogs = fitted(pre, frame, &boxes)
         .into_iter()
         .map(|(bbox, picture)| {
             Ok(Dog {
@@ -225,7 +266,8 @@ pub fn classify_dogs(
                 probs: model.run_tta(pre.tensor(&picture)?, tta)?,
             })
         })
-        .collect()
+        .collect::<Result<Vec<Dog>, Error>>()?;
+    Ok(choose(model.labels.as_ref(), dogs))
 }
 
 #[cfg(test)]
