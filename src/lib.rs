@@ -34,6 +34,7 @@ pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod kiosk;
+pub mod locate;
 pub mod model;
 pub mod notify;
 pub mod overlay;
