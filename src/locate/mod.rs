@@ -145,13 +145,13 @@ impl Locate for segmenter::Segmenter {
 /// The segmenter's logits as a [`grid::Grid`]: each cell's class (the argmax) and its dog
 /// probability (the softmax of the dequantized logits; the zero point cancels out).
 pub fn grid_of(map: &segmenter::ClassMap) -> grid::Grid {
-    let (w, h, k) = (map.width, map.height, map.classes);
+    let (w, h) = (map.width, map.height);
     let mut class = Vec::with_capacity(w * h);
     let mut dog = Vec::with_capacity(w * h);
     for y in 0..h {
         for x in 0..w {
             class.push(map.argmax(x, y) as u8);
-            let cell = &map.data[(y * w + x) * k..][..k];
+            let cell = map.cell(x, y);
             let top = cell.iter().copied().max().unwrap_or(0) as f32;
             let e = |q: u8| ((q as f32 - top) * map.scale).exp();
             let sum: f32 = cell.iter().map(|&q| e(q)).sum();
