@@ -58,6 +58,10 @@ pub struct KioskArgs {
     /// [default: centre]
     #[arg(long, value_enum)]
     pub crop: Option<Crop>,
+    /// Find the dogs first: a segmenter (`seg`, `seg-small`, a TFLite file) or `off`
+    /// [default: seg]
+    #[arg(long, value_name = "off|MODEL")]
+    pub locate: Option<String>,
     /// Weight of the newest frame in the moving average of probabilities, (0, 1]; 1 = none
     /// [default: 0.5]
     #[arg(long)]
@@ -91,6 +95,8 @@ pub struct Settings {
     pub views: Option<PathBuf>,
     pub screen: (u32, u32),
     pub threads: usize,
+    /// `--locate`, checked (the kiosk's screen with boxes is issue 22's kiosk part).
+    pub locate: crate::locate::LocateMode,
     pub options: Options,
 }
 
@@ -119,7 +125,9 @@ impl Settings {
                 ),
             ));
         }
+        let locate = crate::locate::LocateMode::parse(k.locate.as_deref())?;
         Ok(Settings {
+            locate,
             source,
             display: k.display.clone().unwrap_or_else(|| "none".into()),
             views: k.views.clone(),
@@ -147,6 +155,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         screen: (w, h),
         threads,
         options,
+        locate: _,
     } = Settings::from_args(&args.kiosk)?;
     let workers = options.workers;
     crate::model::set_threads(threads / workers);

@@ -15,3 +15,4 @@ mod kiosk;
 mod models;
 mod overlay;
 mod rpicam;
+mod segmenter;
