@@ -95,7 +95,7 @@ pub struct Settings {
     pub views: Option<PathBuf>,
     pub screen: (u32, u32),
     pub threads: usize,
-    /// `--locate`, checked (the kiosk's screen with boxes is issue 22's kiosk part).
+    /// `--locate`, checked; opened into `options.locator` when the kiosk starts.
     pub locate: crate::locate::LocateMode,
     pub options: Options,
 }
@@ -139,7 +139,7 @@ impl Settings {
                 smoothing,
                 reopen_every: Duration::from_secs(1),
                 workers,
-                // `--locate` (i22-locate's flag) sets the locator here.
+                // `--locate`, opened with the model in `run`.
                 locator: None,
                 schedule: Schedule::Thread,
             },
@@ -154,9 +154,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         views,
         screen: (w, h),
         threads,
-        options,
-        locate: _,
+        mut options,
+        locate,
     } = Settings::from_args(&args.kiosk)?;
+    options.locator = locate.open()?.map(std::sync::Arc::from);
     let workers = options.workers;
     crate::model::set_threads(threads / workers);
     let stop = stop_on_signals();

@@ -9,6 +9,7 @@
 //! `Schedule::EveryKth(k)` (locate in the worker on every k-th frame, carry the boxes
 //! between) is the alternative that was measured against the thread (docs/architecture.md).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -44,6 +45,8 @@ pub(super) struct Locating {
     latest: Mutex<Located>,
     /// Milliseconds of each run, for the report.
     times_ms: Mutex<Vec<f64>>,
+    /// Live frames the workers classified ([`Schedule::EveryKth`] counts them).
+    frames: AtomicU64,
 }
 
 const POLL: Duration = Duration::from_millis(100);
@@ -65,6 +68,11 @@ impl Locating {
     /// The boxes every frame is classified on now.
     pub fn latest(&self) -> Located {
         self.latest.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Counts a live frame the workers classify; how many were counted before it.
+    pub fn count_frame(&self) -> u64 {
+        self.frames.fetch_add(1, Ordering::Relaxed)
     }
 
     /// Makes `located` the boxes frames are classified on.

@@ -1,8 +1,10 @@
 //! The inference workers: each takes the newest frame when it becomes free, runs the model
 //! on it and hands the result to the presenter, so up to N frames are in flight. With a
-//! locator, each frame is classified once per dog box (a square crop around it from the
-//! whole picture), on the boxes the schedule gives ([`super::locating`]); without boxes, on
-//! the centre crop as before.
+//! locator, each frame is classified once per dog box (its square crop from the whole
+//! picture, [`crate::locate::crop_for`]) on the boxes the schedule gives
+//! ([`super::locating`]) and once on the centre crop, and [`crate::locate::choose`] decides
+//! between the dogs and the centre crop as `classify` does; without boxes, on the centre
+//! crop as before.
 
 use std::collections::BTreeSet;
 use std::sync::mpsc::Sender;
@@ -13,23 +15,20 @@ use image::RgbImage;
 
 use super::locating::{Located, Locating, Schedule};
 use super::slot::{Newest, Numbered, Slot};
-use crate::locate::{Dog, DogBox, Locate};
+use crate::locate::{choose, crop_for, Dog, Locate, MARGIN};
 use crate::model::Classifier;
 use crate::preprocess::Preprocessor;
 use crate::Error;
-
-/// Margin added around a dog's box on each side, as a fraction of its longer side, before
-/// it is made square (issue 22's prototype: 15 %).
-const CROP_MARGIN: f32 = 0.15;
 
 /// What a worker made of a slot, for the presenter.
 pub(super) enum Screen {
     Picture {
         captured_at: Instant,
         picture: RgbImage,
-        /// The centre crop's probabilities when no dog box was there, else empty.
+        /// The centre crop's probabilities when the frame is shown without dog boxes, else
+        /// empty.
         probs: Vec<f32>,
-        /// One per dog box, most confident first.
+        /// The dogs found, the headline dog first (empty: the centre crop's `probs`).
         dogs: Vec<Dog>,
         /// Which locator run the boxes came from (0: none): the presenter's tracker moves
         /// its boxes only on a new run.
@@ -117,14 +116,30 @@ fn infer(work: &Work, seq: u64, slot: Slot) -> Result<Screen, Error> {
         Some(locator) => boxes_for(work, locator, seq, live, &picture)?,
         None => Located::default(),
     };
+    let run = |picture: &RgbImage| work.pre.tensor(picture).and_then(|t| work.model.run(t));
+    let centre = run(&fitted)?;
     let (mut probs, mut dogs) = (vec![], vec![]);
     if located.boxes.is_empty() {
-        probs = work.pre.tensor(&fitted).and_then(|t| work.model.run(t))?;
-    }
-    for b in &located.boxes {
-        let crop = dog_crop(&picture, b);
-        let probs = work.pre.prepare(&crop).and_then(|t| work.model.run(t))?;
-        dogs.push(Dog { bbox: *b, probs });
+        probs = centre;
+    } else {
+        let (w, h) = picture.dimensions();
+        let fallback = Dog {
+            bbox: crate::locate::whole(work.pre, &picture),
+            probs: centre,
+        };
+        let mut all = vec![fallback];
+        for b in &located.boxes {
+            let crop = work.pre.fit_region(&picture, crop_for(b, w, h, MARGIN));
+            all.push(Dog {
+                bbox: *b,
+                probs: run(&crop)?,
+            });
+        }
+        dogs = choose(work.model.labels.as_ref(), all);
+        if !dogs[0].found() {
+            // The centre crop wins: a dog filling the frame.
+            probs = dogs.remove(0).probs;
+        }
     }
     Ok(Screen::Picture {
         captured_at,
@@ -137,7 +152,8 @@ fn infer(work: &Work, seq: u64, slot: Slot) -> Result<Screen, Error> {
 }
 
 /// The boxes to classify frame `seq` on: located here (a source that waits: every frame;
-/// [`Schedule::EveryKth`]: every k-th) or the locator thread's latest.
+/// [`Schedule::EveryKth`]: every k-th frame classified, the first one included) or the
+/// locator thread's latest.
 fn boxes_for(
     work: &Work,
     locator: &dyn Locate,
@@ -147,7 +163,10 @@ fn boxes_for(
 ) -> Result<Located, Error> {
     let here = match (live, work.schedule) {
         (false, _) => true,
-        (true, Schedule::EveryKth(k)) => seq % u64::from(k.max(1)) == 1 || k <= 1,
+        (true, Schedule::EveryKth(k)) => work
+            .locating
+            .count_frame()
+            .is_multiple_of(u64::from(k.max(1))),
         (true, Schedule::Thread) => false,
     };
     if !here {
@@ -159,62 +178,4 @@ fn boxes_for(
     let located = Located { run: seq, boxes };
     work.locating.set_latest(&located);
     Ok(located)
-}
-
-/// The square around a dog's box, `CROP_MARGIN` wider on each side, inside the picture
-/// (shifted in where it would cross an edge, cut to the picture's shorter side).
-pub(super) fn crop_rect(b: &DogBox, (w, h): (u32, u32)) -> (u32, u32, u32, u32) {
-    let (bw, bh) = (b.x1.saturating_sub(b.x0), b.y1.saturating_sub(b.y0));
-    let long = bw.max(bh) as f32;
-    let side = ((long * (1.0 + 2.0 * CROP_MARGIN)).round() as u32).clamp(1, w.min(h).max(1));
-    let place = |lo: u32, hi: u32, limit: u32| {
-        let centre = (lo + hi) / 2;
-        centre
-            .saturating_sub(side / 2)
-            .min(limit.saturating_sub(side))
-    };
-    (place(b.x0, b.x1, w), place(b.y0, b.y1, h), side, side)
-}
-
-fn dog_crop(picture: &RgbImage, b: &DogBox) -> RgbImage {
-    let (x, y, w, h) = crop_rect(b, picture.dimensions());
-    image::imageops::crop_imm(picture, x, y, w, h).to_image()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn dog_box(x0: u32, y0: u32, x1: u32, y1: u32) -> DogBox {
-        DogBox {
-            x0,
-            y0,
-            x1,
-            y1,
-            score: 1.0,
-        }
-    }
-
-    #[test]
-    fn dog_crops_are_squares_with_a_margin_inside_the_picture() {
-        // pets.jpg's Boston terrier (roughly): 154 wide, 204 tall -> a 265 px square.
-        assert_eq!(
-            crop_rect(&dog_box(344, 162, 498, 366), (512, 430)),
-            (247, 132, 265, 265)
-        );
-        // A box in a corner is shifted in, not cut.
-        assert_eq!(
-            crop_rect(&dog_box(0, 0, 100, 100), (640, 480)),
-            (0, 0, 130, 130)
-        );
-        assert_eq!(
-            crop_rect(&dog_box(600, 400, 640, 480), (640, 480)),
-            (536, 376, 104, 104)
-        );
-        // A box taller than the picture allows: the picture's height.
-        assert_eq!(
-            crop_rect(&dog_box(100, 0, 300, 480), (640, 480)),
-            (0, 0, 480, 480)
-        );
-    }
 }
