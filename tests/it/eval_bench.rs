@@ -132,7 +132,7 @@ fn check_report(j: &serde_json::Value, frames: u64) {
         );
     }
     // Located by default; every frame classifies the centre crop and each dog found.
-    assert_eq!(j["locate"], "seg");
+    assert_eq!(j["locate"], "seg-small");
     assert_eq!(j["per_dog"]["n"], frames);
     assert!(j["pictures_per_frame"].as_f64().unwrap() >= 1.0, "{j}");
     // The overlay alone at the default other screen sizes, timed as often as the frames.

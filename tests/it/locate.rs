@@ -151,7 +151,8 @@ fn eval_scores_the_headline_dog_and_compares_with_the_centre_crop() {
     )
     .unwrap();
     let d = path_str(dir.path());
-    let o = breedcam(&["eval", "--compare-locate", "off", d]);
+    // `seg` finds the husky (the default `seg-small` does not, and takes the centre crop).
+    let o = breedcam(&["eval", "--locate", "seg", "--compare-locate", "off", d]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
     // Two reports on the same photo: located (the dog is found) and the centre crop.
@@ -170,5 +171,6 @@ fn eval_scores_the_headline_dog_and_compares_with_the_centre_crop() {
     assert!(j["reports"][0].get("locate").is_none(), "{j}");
     let o = breedcam(&["eval", "--json", d]);
     let j: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
-    assert_eq!(j["reports"][0]["locate"]["photos_with_dog"], 1, "{j}");
+    assert_eq!(j["reports"][0]["locate"]["locator"], "seg-small", "{j}");
+    assert_eq!(j["reports"][0]["locate"]["photos_with_dog"], 0, "{j}");
 }
