@@ -73,7 +73,7 @@ pub struct ModelArgs {
 #[derive(clap::Args, Clone, Default)]
 pub struct LocateArgs {
     /// Find the dogs first and name each one: a segmenter (`seg`, `seg-small`: embedded;
-    /// or a TFLite file), or `off` for the centre crop of the whole frame [default: seg]
+    /// or a TFLite file), or `off` for the centre crop of the whole frame [default: seg-small]
     #[arg(long, value_name = "off|MODEL")]
     pub locate: Option<String>,
 }

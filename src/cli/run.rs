@@ -59,7 +59,7 @@ pub struct KioskArgs {
     #[arg(long, value_enum)]
     pub crop: Option<Crop>,
     /// Find the dogs first: a segmenter (`seg`, `seg-small`, a TFLite file) or `off`
-    /// [default: seg]
+    /// [default: seg-small]
     #[arg(long, value_name = "off|MODEL")]
     pub locate: Option<String>,
     /// Weight of the newest frame in the moving average of probabilities, (0, 1]; 1 = none

@@ -86,8 +86,10 @@ pub enum LocateMode {
     Segmenter(ModelSource),
 }
 
-/// The segmenter `--locate` uses when not told otherwise.
-pub const DEFAULT_LOCATE: &str = "seg";
+/// The segmenter `--locate` uses when not told otherwise: depth 0.5, about half the cost
+/// of depth 1.0 (`seg`) for a few points less on one-dog scenes and none on dev-dogs or
+/// two-dog scenes (docs/guide.md, "Finding the dogs").
+pub const DEFAULT_LOCATE: &str = "seg-small";
 
 impl LocateMode {
     /// `off`, a committed segmenter's name or a TFLite file; `None` is the default.
