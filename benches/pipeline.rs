@@ -89,6 +89,7 @@ fn benches(c: &mut Criterion) {
         ],
         headline: None,
         corner: "219 ms  4.5 fps".into(),
+        dogs: vec![],
     };
     for (w, h) in [(480, 320), (800, 480), (1280, 800), (1920, 1080)] {
         let mut g = c.benchmark_group(format!("overlay {w}x{h}"));

@@ -44,6 +44,7 @@ fn main() -> Result<(), String> {
         .to_vec(),
         headline: None,
         corner: "219 ms  4.5 fps".into(),
+        dogs: vec![],
     };
     for size in sizes.split(',') {
         let (w, h) = size

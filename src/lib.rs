@@ -1,6 +1,6 @@
 //! breedcam: a dog-breed classifier kiosk for a Raspberry Pi.
 //!
-//! One frame's journey: picture -> [`preprocess`] (crop, resize, quantize into the model's
+//! One frame's journey: picture -> [`locate`] (dog boxes) -> per dog [`preprocess`] (crop, resize, quantize into the model's
 //! input tensor) -> [`model`] (an int8 TFLite model imported onto tract by
 //! [`engine::import`], run on breedcam's int8 ops, kernels and threads in [`engine`]) ->
 //! [`scores`] (top-k breeds, "no dog") -> the user.
@@ -8,6 +8,7 @@
 //! | module | stage |
 //! |---|---|
 //! | [`camera`] | frame sources (V4L2 camera, rpicam-vid pipe, folder, synthetic) and decoding frames to RGB |
+//! | [`locate`] | frame -> dog boxes (a segmenter's class grid), each dog's crop, one classification per dog |
 //! | [`preprocess`] | image decoding, centre crop, resize, normalise + quantize |
 //! | [`model`] | `Classifier`: load, run, dequantize outputs; committed models; [`model::labels`] |
 //! | [`engine`] | the inference engine: [`engine::import`] (TFLite -> tract graph), [`engine::ops`] (int8 ops), [`engine::kernels`] (reference + SIMD), [`engine::threads`] (pool, placement, splitting) |
@@ -34,6 +35,7 @@ pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod kiosk;
+pub mod locate;
 pub mod model;
 pub mod notify;
 pub mod overlay;

@@ -123,16 +123,31 @@ impl Preprocessor {
         })
     }
 
-    /// Crops and resizes a picture to the model's input size.
-    pub fn fit(&self, img: &RgbImage) -> RgbImage {
-        let (w, h) = img.dimensions();
-        let (x0, y0, cw, ch) = match self.crop {
+    /// The region of a `w` x `h` picture that [`Preprocessor::fit`] keeps, `(x, y, w, h)`.
+    pub fn region(&self, w: u32, h: u32) -> (u32, u32, u32, u32) {
+        match self.crop {
             Crop::Centre => {
                 let side = w.min(h);
                 ((w - side) / 2, (h - side) / 2, side, side)
             }
             Crop::None => (0, 0, w, h),
-        };
+        }
+    }
+
+    /// Crops and resizes a picture to the model's input size.
+    pub fn fit(&self, img: &RgbImage) -> RgbImage {
+        let (w, h) = img.dimensions();
+        self.fit_region(img, self.region(w, h))
+    }
+
+    /// The `(x, y, w, h)` region of a picture (clamped to it) resized to the model's input
+    /// size: a dog's crop (see [`crate::locate`]).
+    pub fn fit_region(&self, img: &RgbImage, region: (u32, u32, u32, u32)) -> RgbImage {
+        let (w, h) = img.dimensions();
+        let x0 = region.0.min(w);
+        let y0 = region.1.min(h);
+        let cw = region.2.min(w - x0);
+        let ch = region.3.min(h - y0);
         let (ow, oh) = (self.width as u32, self.height as u32);
         if (cw, ch) == (ow, oh) || cw == 0 || ch == 0 {
             return imageops::crop_imm(img, x0, y0, cw, ch).to_image();

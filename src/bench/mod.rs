@@ -1,8 +1,10 @@
 //! The field benchmark: the kiosk's own stages, timed one by one on this board, with the
 //! facts about the board that make two reports comparable.
 //!
-//! Stages per frame: capture (the frame's bytes from the source), decode, crop+resize,
-//! quantize, inference, overlay (verdict + drawing the screen), present (the display).
+//! Stages per frame: capture (the frame's bytes from the source), decode, locate (finding
+//! the dogs; nothing with `--locate off`), crop+resize, quantize, inference (these three
+//! for the centre crop and every dog found), overlay (verdict + drawing the
+//! screen), present (the display). The per-dog time is the last three over the dogs.
 //! Then the overlay alone at other screen sizes (the last frame and view drawn again), with
 //! the picture's resize to the layout timed on its own.
 
@@ -16,6 +18,7 @@ use serde::Serialize;
 
 use crate::camera::{decode, FrameSource};
 use crate::display::Display;
+use crate::locate::{choose, crop_for, whole, Dog, Locate, MARGIN};
 use crate::model::Classifier;
 use crate::overlay::{draw, scale_picture, Canvas, View};
 use crate::preprocess::Crop;
@@ -23,9 +26,10 @@ use crate::scores::verdict;
 use crate::stats::{peak_rss_mib, percentile, sorted};
 use crate::Error;
 
-pub const STAGES: [&str; 7] = [
+pub const STAGES: [&str; 8] = [
     "capture",
     "decode",
+    "locate",
     "crop+resize",
     "quantize",
     "inference",
@@ -147,6 +151,12 @@ pub struct Report {
     pub warmup: usize,
     pub frames: usize,
     pub stages: Vec<Stage>,
+    /// `--locate` (`off`, `seg`, a file).
+    pub locate: String,
+    /// Pictures classified per frame on average: the centre crop and each dog found.
+    pub pictures_per_frame: f64,
+    /// crop+resize, quantize and inference for one picture (a frame's, over its pictures).
+    pub per_dog: Stage,
     /// Frames per second through all stages, one after the other.
     pub fps: f64,
     pub peak_rss_mib: Option<f64>,
@@ -162,6 +172,8 @@ pub struct Options {
     pub warmup: usize,
     pub threads: usize,
     pub crop: Crop,
+    /// `--locate`'s value, for the report.
+    pub locate: String,
     /// Screen sizes to time the overlay alone at, after the run.
     pub overlay_sizes: Vec<(u32, u32)>,
 }
@@ -208,9 +220,11 @@ pub fn overlay_costs(
         .collect()
 }
 
-/// Runs `warmup` untimed frames, then `frames` timed ones, through every stage.
+/// Runs `warmup` untimed frames, then `frames` timed ones, through every stage; with a
+/// locator, every dog it finds is classified (the headline dog's verdict is drawn).
 pub fn run(
     model: &Classifier,
+    locator: Option<&dyn Locate>,
     source: &mut dyn FrameSource,
     display: &mut dyn Display,
     opts: &Options,
@@ -224,44 +238,71 @@ pub fn run(
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let mut samples: Vec<Vec<f64>> = vec![vec![]; STAGES.len()];
+    let (mut per_dog, mut pictures) = (vec![], 0usize);
     let mut last_inference_ms = 0.0;
     let mut last: Option<(RgbImage, View)> = None;
     let mut total = 0.0;
+    let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
     for i in 0..opts.warmup + opts.frames {
-        // marks[k]..marks[k + 1] is stage k.
-        let mut marks = [Instant::now(); 8];
+        // Stage k's time is t[k].
+        let mut t = [0.0f64; 8];
+        let start = Instant::now();
         let frame = source.next_frame()?;
-        marks[1] = Instant::now();
+        let decoding = Instant::now();
+        t[0] = ms(start, decoding);
         let img = decode(&frame).map_err(|e| Error::BadInput {
             path: e.origin.into(),
             msg: e.reason,
         })?;
-        marks[2] = Instant::now();
-        let fitted = pre.fit(&img);
-        marks[3] = Instant::now();
-        let tensor = pre.tensor(&fitted)?;
-        marks[4] = Instant::now();
-        let probs = model.run(tensor)?;
-        marks[5] = Instant::now();
-        let frame_ms = (marks[5] - marks[0]).as_secs_f64() * 1e3;
+        let locating = Instant::now();
+        t[1] = ms(decoding, locating);
+        let boxes = match locator {
+            Some(l) => l.locate(&img)?,
+            None => vec![],
+        };
+        t[2] = ms(locating, Instant::now());
+        // The centre crop, then each dog's crop, each classified.
+        let (w, h) = img.dimensions();
+        let regions: Vec<_> = std::iter::once(pre.region(w, h))
+            .chain(boxes.iter().map(|b| crop_for(b, w, h, MARGIN)))
+            .collect();
+        let mut dogs = vec![];
+        for (region, bbox) in regions
+            .iter()
+            .zip(std::iter::once(whole(&pre, &img)).chain(boxes))
+        {
+            let t0 = Instant::now();
+            let fitted = pre.fit_region(&img, *region);
+            let t1 = Instant::now();
+            let tensor = pre.tensor(&fitted)?;
+            let t2 = Instant::now();
+            let probs = model.run(tensor)?;
+            let t3 = Instant::now();
+            t[3] += ms(t0, t1);
+            t[4] += ms(t1, t2);
+            t[5] += ms(t2, t3);
+            dogs.push(Dog { bbox, probs });
+        }
+        let probs = choose(Some(labels), dogs).swap_remove(0).probs;
+        let frame_ms: f64 = t[..6].iter().sum();
+        let drawing = Instant::now();
         let view = View::from_verdict(
             &verdict(labels, &probs, 3),
             last_inference_ms,
             1e3 / frame_ms.max(1e-3),
         );
         let _ = draw(&mut canvas, Some(&img), &view);
-        marks[6] = Instant::now();
+        let presenting = Instant::now();
+        t[6] = ms(drawing, presenting);
         display.present(&canvas)?;
-        marks[7] = Instant::now();
-        let t: Vec<f64> = marks
-            .windows(2)
-            .map(|w| (w[1] - w[0]).as_secs_f64() * 1e3)
-            .collect();
-        last_inference_ms = t[4];
+        t[7] = ms(presenting, Instant::now());
+        last_inference_ms = t[5];
         if i >= opts.warmup {
             for (s, &v) in samples.iter_mut().zip(&t) {
                 s.push(v);
             }
+            per_dog.push((t[3] + t[4] + t[5]) / regions.len() as f64);
+            pictures += regions.len();
             total += t.iter().sum::<f64>();
         }
         last = Some((img, view));
@@ -292,6 +333,9 @@ pub fn run(
             .zip(&samples)
             .map(|(n, s)| Stage::of(n, s))
             .collect(),
+        locate: opts.locate.clone(),
+        pictures_per_frame: pictures as f64 / opts.frames.max(1) as f64,
+        per_dog: Stage::of("per dog", &per_dog),
         fps: if total > 0.0 {
             opts.frames as f64 * 1e3 / total
         } else {

@@ -67,6 +67,12 @@ fn write_all(out: &mut String, r: &Report) -> std::fmt::Result {
             s.name, s.p50, s.p90, s.p99, s.max
         )?;
     }
+    let d = &r.per_dog;
+    writeln!(
+        out,
+        "{:<12} {:>9.2} {:>9.2} {:>9.2} {:>9.2}   (crop+resize+quantize+inference of one picture; locate {}, {:.2} a frame)",
+        "per dog", d.p50, d.p90, d.p99, d.max, r.locate, r.pictures_per_frame
+    )?;
     if !r.overlay_sizes.is_empty() {
         writeln!(
             out,

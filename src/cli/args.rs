@@ -68,3 +68,18 @@ pub struct ModelArgs {
     #[arg(long, value_delimiter = ',', requires = "mean")]
     pub std: Option<Vec<f32>>,
 }
+
+/// `--locate`, which the commands that classify frames share.
+#[derive(clap::Args, Clone, Default)]
+pub struct LocateArgs {
+    /// Find the dogs first and name each one: a segmenter (`seg`, `seg-small`: embedded;
+    /// or a TFLite file), or `off` for the centre crop of the whole frame [default: seg-small]
+    #[arg(long, value_name = "off|MODEL")]
+    pub locate: Option<String>,
+}
+
+impl LocateArgs {
+    pub fn mode(&self) -> Result<crate::locate::LocateMode, crate::Error> {
+        crate::locate::LocateMode::parse(self.locate.as_deref())
+    }
+}

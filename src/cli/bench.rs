@@ -7,13 +7,15 @@ use crate::bench::Options;
 use crate::preprocess::Crop;
 use crate::Error;
 
-use super::args::ModelArgs;
+use super::args::{LocateArgs, ModelArgs};
 use super::source::{parse_size, SourceSpec};
 
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
     pub model: ModelArgs,
+    #[command(flatten)]
+    pub locate: LocateArgs,
     /// `synthetic` (made-up 640x480 JPEG frames), `camera` or a folder of images
     /// [default: synthetic, or camera with --camera]
     #[arg(long)]
@@ -81,6 +83,7 @@ impl Settings {
                 warmup: args.warmup,
                 threads: args.threads,
                 crop: args.crop,
+                locate: args.locate.mode()?.describe(),
                 overlay_sizes,
             },
         })
@@ -94,9 +97,16 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     }
     let mut src = settings.source.open()?;
     let model = args.model.load()?;
+    let locator = args.locate.mode()?.open()?;
     let (w, h) = settings.screen;
     let mut screen = crate::display::open(&args.display, w, h)?;
-    let report = crate::bench::run(&model, src.as_mut(), screen.as_mut(), &settings.options)?;
+    let report = crate::bench::run(
+        &model,
+        locator.as_deref(),
+        src.as_mut(),
+        screen.as_mut(),
+        &settings.options,
+    )?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

@@ -1,25 +1,30 @@
 //! `breedcam classify`: the most likely breeds for each image, as text or JSON lines.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 
 use crate::error::Report;
+use crate::locate::{classify_dogs, Dog};
+use crate::model::labels::Labels;
 use crate::model::Tta;
 use crate::preprocess::{load_image, Crop};
 use crate::scores::{verdict, Verdict};
 
-use super::args::ModelArgs;
+use super::args::{LocateArgs, ModelArgs};
 
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
     pub model: ModelArgs,
+    #[command(flatten)]
+    pub locate: LocateArgs,
     /// How many breeds to list.
     #[arg(long, short = 'k', default_value_t = 3)]
     pub top: usize,
-    /// How the picture is fitted to the model's square input.
+    /// How the picture is fitted to the model's square input (with no dog found, or
+    /// `--locate off`).
     #[arg(long, value_enum, default_value_t = Crop::Centre)]
     pub crop: Crop,
     /// Test-time augmentation: `flip` averages the picture and its mirror image (2x time).
@@ -45,19 +50,44 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         )
     })?;
     let pre = c.preprocessor(args.crop)?;
+    let mode = args.locate.mode()?;
+    let locator = mode.open()?;
     let mut failed = None;
     for path in &args.images {
-        let result = load_image(path).and_then(|img| c.run_tta(pre.prepare(&img)?, args.tta));
+        let result = load_image(path)
+            .and_then(|img| classify_dogs(&c, &pre, locator.as_deref(), &img, args.tta));
         match result {
-            Ok(probs) => {
-                let v = verdict(labels, &probs, args.top);
+            Ok(dogs) => {
+                // The headline dog (or the whole frame when none was found) is the answer
+                // as before locating; with a locator the found dogs follow.
+                let v = verdict(labels, &dogs[0].probs, args.top);
+                let found: Vec<&Dog> = dogs.iter().filter(|d| d.found()).collect();
                 if args.json {
-                    println!(
-                        "{}",
-                        serde_json::json!({ "image": path, "dog": v.is_dog, "best": v.best, "breeds": v.breeds })
-                    );
+                    let mut j = serde_json::json!({ "image": path, "dog": v.is_dog, "best": v.best, "breeds": v.breeds });
+                    if locator.is_some() {
+                        j["dogs"] = found
+                            .iter()
+                            .map(|d| dog_json(labels, d, args.top))
+                            .collect();
+                    }
+                    println!("{j}");
+                } else if found.is_empty() {
+                    print_verdict(&path.display().to_string(), &v);
                 } else {
-                    print_verdict(path, &v);
+                    for (i, d) in found.iter().enumerate() {
+                        let b = d.bbox;
+                        let title = format!(
+                            "{}: dog {} of {} at [{}, {}, {}, {}]",
+                            path.display(),
+                            i + 1,
+                            found.len(),
+                            b.x0,
+                            b.y0,
+                            b.x1,
+                            b.y1
+                        );
+                        print_verdict(&title, &verdict(labels, &d.probs, args.top));
+                    }
                 }
             }
             Err(e) => {
@@ -70,13 +100,23 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     Ok(failed.map_or(ExitCode::SUCCESS, ExitCode::from))
 }
 
-fn print_verdict(path: &Path, v: &Verdict) {
+/// A found dog in `classify --json`: its box in the image's pixels, the locator's score and
+/// its own verdict.
+fn dog_json(labels: &Labels, d: &Dog, top: usize) -> serde_json::Value {
+    let v = verdict(labels, &d.probs, top);
+    serde_json::json!({
+        "box": d.bbox.corners(), "score": d.bbox.score, "dog": v.is_dog, "best": v.best,
+        "breeds": v.breeds
+    })
+}
+
+/// One picture's (or one dog's) verdict: `title: dog` and its breeds.
+fn print_verdict(title: &str, v: &Verdict) {
     if v.is_dog {
-        println!("{}: dog", path.display());
+        println!("{title}: dog");
     } else {
         println!(
-            "{}: no dog (saw {} {:.1}%)",
-            path.display(),
+            "{title}: no dog (saw {} {:.1}%)",
             v.best.name,
             v.best.probability * 100.0
         );

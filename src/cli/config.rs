@@ -22,6 +22,7 @@ const KEYS: &[&str] = &[
     "views",
     "frames",
     "crop",
+    "locate",
     "smoothing",
     "screen",
     "threads",

@@ -4,11 +4,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::eval::labelling::Labelling;
-use crate::eval::{agreement, evaluate, Report};
+use crate::eval::{agreement, evaluate, Locator, Report};
+use crate::locate::{Locate, LocateMode};
 use crate::model::Tta;
 use crate::preprocess::Crop;
 
-use super::args::ModelArgs;
+use super::args::{LocateArgs, ModelArgs};
 
 /// The ground-truth file's format, shown after `eval --help`.
 pub const TRUTH_HELP: &str = "\
@@ -26,10 +27,16 @@ dog classes (151..=268 and 273..=275).";
 pub struct Args {
     #[command(flatten)]
     pub model: ModelArgs,
+    #[command(flatten)]
+    pub locate: LocateArgs,
     /// A second model (name or file) to run on the same photos, side by side with
     /// per-photo agreement.
     #[arg(long)]
     pub compare: Option<PathBuf>,
+    /// The same model once more with this `--locate` (`off`: the centre crop), side by
+    /// side: what finding the dogs gains on these photos.
+    #[arg(long, value_name = "off|MODEL", conflicts_with = "compare")]
+    pub compare_locate: Option<String>,
     #[arg(long, value_enum, default_value_t = Crop::Centre)]
     pub crop: Crop,
     /// Test-time augmentation: `flip` averages the picture and its mirror image (2x time).
@@ -56,19 +63,26 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let ground_truth = labelling.load_truth()?;
     let all = labelling.photos(&args.dir, ground_truth.as_ref())?;
     let mut models = vec![model.load()?];
+    let mut modes = vec![args.locate.mode()?];
     if let Some(m) = &args.compare {
         let other = ModelArgs {
             model: Some(m.clone()),
             ..ModelArgs::default()
         };
         models.push(other.load()?);
+        modes.push(modes[0].clone());
+    }
+    if let Some(l) = &args.compare_locate {
+        modes.push(LocateMode::parse(Some(l))?);
     }
     if let Some(t) = &ground_truth {
         let labels: Vec<_> = models.iter().filter_map(|m| m.labels.as_ref()).collect();
         t.check_classes(&labels)?;
     }
+    let locators: Vec<Option<Box<dyn Locate>>> =
+        modes.iter().map(|m| m.open()).collect::<Result<_, _>>()?;
     let (photos, unlabelled) = (&all.labelled, &all.unlabelled);
-    let bar = indicatif::ProgressBar::new((photos.len() * models.len()) as u64);
+    let bar = indicatif::ProgressBar::new((photos.len() * modes.len()) as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
             "{bar:40} {pos}/{len} photos {elapsed} (eta {eta})",
@@ -76,9 +90,18 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let (crop, tta) = (args.crop, args.tta);
-    let reports: Vec<Report> = models
+    let reports: Vec<Report> = modes
         .iter()
-        .map(|m| evaluate(m, crop, tta, photos, &|| bar.inc(1)))
+        .zip(&locators)
+        .enumerate()
+        .map(|(i, (mode, locate))| {
+            let locator = locate.as_deref().map(|l| Locator {
+                name: mode.describe(),
+                locate: l,
+            });
+            let m = &models[i.min(models.len() - 1)];
+            evaluate(m, crop, tta, locator.as_ref(), photos, &|| bar.inc(1))
+        })
         .collect::<Result<_, _>>()?;
     bar.finish_and_clear();
     if args.json {
@@ -93,7 +116,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         println!("{j}");
         return Ok(ExitCode::SUCCESS);
     }
-    let labels: Vec<_> = models.iter().map(|m| m.labels.as_ref()).collect();
+    let labels: Vec<_> = (0..reports.len())
+        .map(|i| models[i.min(models.len() - 1)].labels.as_ref())
+        .collect();
     print!(
         "{}",
         crate::eval::text::render(&reports, &labels, &all, truth)

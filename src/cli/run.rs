@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::display::ViewLog;
-use crate::kiosk::{default_threads, Options};
+use crate::kiosk::{default_threads, Options, Schedule};
 use crate::preprocess::Crop;
 use crate::Error;
 
@@ -58,6 +58,10 @@ pub struct KioskArgs {
     /// [default: centre]
     #[arg(long, value_enum)]
     pub crop: Option<Crop>,
+    /// Find the dogs first: a segmenter (`seg`, `seg-small`, a TFLite file) or `off`
+    /// [default: seg-small]
+    #[arg(long, value_name = "off|MODEL")]
+    pub locate: Option<String>,
     /// Weight of the newest frame in the moving average of probabilities, (0, 1]; 1 = none
     /// [default: 0.5]
     #[arg(long)]
@@ -91,6 +95,8 @@ pub struct Settings {
     pub views: Option<PathBuf>,
     pub screen: (u32, u32),
     pub threads: usize,
+    /// `--locate`, checked; opened into `options.locator` when the kiosk starts.
+    pub locate: crate::locate::LocateMode,
     pub options: Options,
 }
 
@@ -119,7 +125,9 @@ impl Settings {
                 ),
             ));
         }
+        let locate = crate::locate::LocateMode::parse(k.locate.as_deref())?;
         Ok(Settings {
+            locate,
             source,
             display: k.display.clone().unwrap_or_else(|| "none".into()),
             views: k.views.clone(),
@@ -131,6 +139,9 @@ impl Settings {
                 smoothing,
                 reopen_every: Duration::from_secs(1),
                 workers,
+                // `--locate`, opened with the model in `run`.
+                locator: None,
+                schedule: Schedule::Thread,
             },
         })
     }
@@ -143,8 +154,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         views,
         screen: (w, h),
         threads,
-        options,
+        mut options,
+        locate,
     } = Settings::from_args(&args.kiosk)?;
+    options.locator = locate.open()?.map(std::sync::Arc::from);
     let workers = options.workers;
     crate::model::set_threads(threads / workers);
     let stop = stop_on_signals();

@@ -9,21 +9,33 @@ use crate::overlay::{Canvas, View};
 use crate::Error;
 
 /// One line of a views log: `{"frame": N, "headline": ..., "breeds": [[name, p], ...],
-/// "picture": [x, y, w, h] or null, "screen": [w, h]}`.
+/// "picture": [x, y, w, h] or null, "screen": [w, h]}`, and with dogs located on the picture
+/// `"dogs": [{"id": N, "box": [x0, y0, x1, y1] (frame pixels), "breed": name, "p": p}, ...]`
+/// (the `breeds` are the first dog's).
 pub fn view_record(
     frame: u64,
     view: &View,
     picture: Option<(u32, u32, u32, u32)>,
     screen: (u32, u32),
 ) -> String {
-    serde_json::json!({
+    let mut record = serde_json::json!({
         "frame": frame,
         "headline": view.headline,
         "breeds": view.breeds.iter().map(|l| (l.name.clone(), l.probability)).collect::<Vec<_>>(),
         "picture": picture.map(|(x, y, w, h)| [x, y, w, h]),
         "screen": [screen.0, screen.1],
-    })
-    .to_string()
+    });
+    if !view.dogs.is_empty() {
+        record["dogs"] = view
+            .dogs
+            .iter()
+            .map(|d| {
+                let (x0, y0, x1, y1) = d.bbox;
+                serde_json::json!({"id": d.id, "box": [x0, y0, x1, y1], "breed": d.name, "p": d.probability})
+            })
+            .collect();
+    }
+    record.to_string()
 }
 
 pub(super) fn append_line(path: &std::path::Path, line: &str) -> Result<(), Error> {

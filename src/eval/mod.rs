@@ -16,6 +16,7 @@ use std::sync::mpsc;
 
 use serde::Serialize;
 
+use crate::locate::{choose, fitted, Dog, DogBox, Locate};
 use crate::model::{Classifier, Tta};
 use crate::preprocess::{load_image, Crop};
 use crate::scores::top_k;
@@ -182,14 +183,36 @@ pub struct Report {
     /// Photos that could not be read, with the reason.
     pub unreadable: Vec<(PathBuf, String)>,
     pub answers: Vec<Answer>,
+    /// How dogs were found (absent with `--locate off`): the headline dog is scored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locate: Option<Located>,
 }
 
-/// Runs `model` over `photos`; decoding and resizing run on other threads beside inference.
-/// `progress` is called after each photo. With [`Tta::Flip`] each photo is also run mirrored.
+/// What the locator did over an evaluation.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Located {
+    /// `--locate`'s value (`seg`, a file).
+    pub locator: String,
+    /// Photos whose headline is a dog it found (the others: the centre crop, as no dog was
+    /// found or the classifier was surer of the centre crop).
+    pub photos_with_dog: usize,
+}
+
+/// A locator for [`evaluate`], with the name reports give it.
+pub struct Locator<'a> {
+    pub name: String,
+    pub locate: &'a dyn Locate,
+}
+
+/// Runs `model` over `photos`; decoding, locating and resizing run on other threads beside
+/// inference. With a locator, the headline dog (the first it finds; the centre crop when
+/// it finds none) is what is scored. `progress` is called after each photo. With
+/// [`Tta::Flip`] each photo is also run mirrored.
 pub fn evaluate(
     model: &Classifier,
     crop: Crop,
     tta: Tta,
+    locator: Option<&Locator>,
     photos: &[Labelled],
     progress: &dyn Fn(),
 ) -> Result<Report, Error> {
@@ -197,8 +220,13 @@ pub fn evaluate(
     let pre = model.preprocessor(crop)?;
     let mut report = Report {
         model: model.path.clone(),
+        locate: locator.map(|l| Located {
+            locator: l.name.clone(),
+            photos_with_dog: 0,
+        }),
         ..Report::default()
     };
+    let locate = locator.map(|l| l.locate);
     // Each photo's acceptable classes in this model's output order (a 1001-class model
     // puts every ImageNet class one index later); a photo none of whose ids the model
     // knows is left out.
@@ -221,8 +249,10 @@ pub fn evaluate(
     let mut confusions: BTreeMap<(String, String), usize> = BTreeMap::new();
     let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|scope| -> Result<(), Error> {
-        let (tx, rx) =
-            mpsc::sync_channel::<(usize, Result<tract_core::prelude::Tensor, Error>)>(2 * workers);
+        // Per photo: the input tensors of the fallback (the centre crop) and of the
+        // headline dog if one was found, with the dog's box.
+        type Prepared = Result<Vec<(DogBox, tract_core::prelude::Tensor)>, Error>;
+        let (tx, rx) = mpsc::sync_channel::<(usize, Prepared)>(2 * workers);
         for _ in 0..workers {
             let (tx, next, known, pre) = (tx.clone(), &next, &known, &pre);
             scope.spawn(move || loop {
@@ -230,7 +260,16 @@ pub fn evaluate(
                 let Some((_, photo, _)) = known.get(i) else {
                     break;
                 };
-                let t = load_image(&photo.path).and_then(|img| pre.prepare(&img));
+                let t = load_image(&photo.path).and_then(|img| {
+                    let boxes = match locate {
+                        Some(l) => l.locate(&img)?,
+                        None => vec![],
+                    };
+                    fitted(pre, &img, &boxes[..boxes.len().min(1)])
+                        .into_iter()
+                        .map(|(b, picture)| Ok((b, pre.tensor(&picture)?)))
+                        .collect()
+                });
                 if tx.send((i, t)).is_err() {
                     break;
                 }
@@ -238,10 +277,10 @@ pub fn evaluate(
         }
         drop(tx);
         let mut answers: Vec<Option<Answer>> = vec![None; known.len()];
-        for (i, tensor) in rx {
+        for (i, tensors) in rx {
             let (_, photo, classes) = &known[i];
             progress();
-            let tensor = match tensor {
+            let tensors = match tensors {
                 Ok(t) => t,
                 Err(e) => {
                     report
@@ -250,7 +289,20 @@ pub fn evaluate(
                     continue;
                 }
             };
-            let probs = model.run_tta(tensor, tta)?;
+            let dogs = tensors
+                .into_iter()
+                .map(|(bbox, t)| {
+                    Ok(Dog {
+                        bbox,
+                        probs: model.run_tta(t, tta)?,
+                    })
+                })
+                .collect::<Result<Vec<Dog>, Error>>()?;
+            let headline = choose(Some(labels), dogs).swap_remove(0);
+            if let Some(l) = report.locate.as_mut() {
+                l.photos_with_dog += headline.found() as usize;
+            }
+            let probs = headline.probs;
             let dogs = top_k(&probs, 5, |c| labels.entries[c].is_dog);
             let all = top_k(&probs, 5, |_| true);
             let best = dogs.first().copied().unwrap_or(all[0]);

@@ -30,7 +30,17 @@ fn write_all(
 ) -> std::fmt::Result {
     let unlabelled = &all.unlabelled;
     for (r, labels) in reports.iter().zip(labels) {
-        writeln!(out, "{}", r.model.display())?;
+        match &r.locate {
+            None => writeln!(out, "{}", r.model.display())?,
+            Some(l) => writeln!(
+                out,
+                "{} (locate {}: a dog found in {} of {} photos, the headline dog scored)",
+                r.model.display(),
+                l.locator,
+                l.photos_with_dog,
+                r.answers.len()
+            )?,
+        }
         writeln!(out, "  dog breeds:  {}", r.dogs.line())?;
         writeln!(out, "  all classes: {}", r.all.line())?;
         if !r.unknown_ids.is_empty() {

@@ -5,6 +5,7 @@
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
+use super::locating::Locating;
 use super::slot::{Newest, Numbered, Slot};
 use crate::camera::{decode, Frame, FrameSource};
 use crate::preprocess::Preprocessor;
@@ -17,6 +18,8 @@ pub(super) struct Capture<'a, 'o> {
     pub open: &'a mut Open<'o>,
     pub pre: &'a Preprocessor,
     pub newest: &'a Newest,
+    /// The locator thread, handed a copy of a live frame whenever it waits for one.
+    pub locating: Option<&'a Locating>,
     pub reopen_every: Duration,
     /// Set when the run ends (stopped, enough screens, or failed).
     pub done: &'a AtomicBool,
@@ -86,11 +89,15 @@ impl Capture<'_, '_> {
         self.newest.count(|c| c.captured += 1);
         match decode(frame) {
             Ok(picture) => {
+                if let Some(l) = self.locating.filter(|l| live && l.wants_picture()) {
+                    l.offer(picture.clone());
+                }
                 let fitted = self.pre.fit(&picture);
                 let slot = Slot::Frame {
                     captured_at,
                     picture,
                     fitted,
+                    live,
                 };
                 self.put(seq, slot, live);
             }

@@ -1,6 +1,7 @@
 //! The presenter, on the main thread: takes the workers' results, puts them back in capture
-//! order, smooths the probabilities, draws the overlay and presents each screen, and keeps
-//! the figures the run reports (screens per second, capture-to-screen latency).
+//! order, smooths the probabilities (per dog when dogs were located, [`super::tracker`]),
+//! draws the overlay and presents each screen, and keeps the figures the run reports
+//! (screens per second, capture-to-screen latency).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,11 +11,13 @@ use std::time::{Duration, Instant};
 use image::RgbImage;
 
 use super::slot::Newest;
+use super::tracker::Tracker;
 use super::workers::{Done, InFlight, Screen};
 use super::Stats;
 use crate::display::Display;
+use crate::locate::Dog;
 use crate::model::labels::Labels;
-use crate::overlay::{draw, picture_rect, Canvas, View};
+use crate::overlay::{draw, picture_rect, Canvas, DogLabel, View};
 use crate::scores::verdict;
 use crate::stats::{peak_rss_mib, percentile, resident_mib, sorted};
 use crate::Error;
@@ -62,6 +65,9 @@ pub(super) struct Presenter<'a> {
     display: &'a mut dyn Display,
     canvas: Canvas,
     smoother: Smoother,
+    /// The dogs followed from frame to frame, and the locator run their boxes are from.
+    tracker: Tracker,
+    located: u64,
     /// Results received but not yet presented, by capture number.
     waiting: BTreeMap<u64, Screen>,
     /// Stop after this many screens.
@@ -87,6 +93,8 @@ impl<'a> Presenter<'a> {
             display,
             canvas: Canvas::new(w, h),
             smoother: Smoother::new(smoothing),
+            tracker: Tracker::new(smoothing),
+            located: 0,
             waiting: BTreeMap::new(),
             limit,
             presented: 0,
@@ -164,6 +172,7 @@ impl<'a> Presenter<'a> {
         let (picture, view, captured_at) = match screen {
             Screen::Lost(why) => {
                 self.smoother.reset();
+                self.tracker.reset();
                 newest.count(|c| c.lost_screens += 1);
                 (None, lost_view(&why), None)
             }
@@ -171,10 +180,17 @@ impl<'a> Presenter<'a> {
                 captured_at,
                 picture,
                 probs,
+                dogs,
+                located,
                 inference_ms,
             } => {
-                let smooth = self.smoother.update(&probs);
-                let view = View::from_verdict(&verdict(self.labels, smooth, 3), inference_ms, fps);
+                let view = match self.dogs_view(&dogs, located, inference_ms, fps) {
+                    Some(view) => view,
+                    None => {
+                        let smooth = self.smoother.update(&probs);
+                        View::from_verdict(&verdict(self.labels, smooth, 3), inference_ms, fps)
+                    }
+                };
                 (Some(picture), view, Some(captured_at))
             }
         };
@@ -190,6 +206,54 @@ impl<'a> Presenter<'a> {
             log_memory(self.presented);
         }
         Ok(())
+    }
+
+    /// The screen for a frame's dogs, smoothed per dog: `None` when no dog is followed (none
+    /// located now nor recently), and the centre crop's probabilities are shown instead. Dogs
+    /// the classifier does not call a dog get no box; if none is left, "No dog in view".
+    fn dogs_view(
+        &mut self,
+        dogs: &[Dog],
+        located: u64,
+        inference_ms: f64,
+        fps: f64,
+    ) -> Option<View> {
+        if dogs.is_empty() && self.tracker.tracks().is_empty() {
+            return None;
+        }
+        let fresh = located != self.located;
+        self.located = located;
+        let tracks = self.tracker.update(dogs, fresh);
+        if tracks.is_empty() {
+            return None;
+        }
+        // Back on the centre crop later, its smoothing starts afresh.
+        self.smoother.reset();
+        let judged: Vec<_> = tracks
+            .iter()
+            .map(|t| (t, verdict(self.labels, &t.probs, 3)))
+            .collect();
+        let mut shown = judged
+            .iter()
+            .filter(|(_, v)| v.is_dog && !v.breeds.is_empty());
+        let Some((_, headline)) = shown.clone().next() else {
+            return Some(View::from_verdict(&judged[0].1, inference_ms, fps));
+        };
+        let mut view = View::from_verdict(headline, inference_ms, fps);
+        view.dogs = shown
+            .by_ref()
+            .take(4)
+            .map(|(t, v)| {
+                let b = t.dog_box();
+                DogLabel {
+                    bbox: (b.x0, b.y0, b.x1, b.y1),
+                    name: v.breeds[0].name.clone(),
+                    probability: v.breeds[0].probability,
+                    id: t.id,
+                }
+            })
+            .collect();
+        Some(view)
     }
 
     /// Draws the overlay over the picture (if any) and presents it with its view.
@@ -225,7 +289,7 @@ fn lost_view(why: &str) -> View {
     View {
         breeds: vec![],
         headline: Some(format!("camera lost: {why}")),
-        corner: String::new(),
+        ..View::default()
     }
 }
 

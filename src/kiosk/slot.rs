@@ -24,6 +24,8 @@ pub(super) enum Slot {
         picture: RgbImage,
         /// Cropped and resized to the model's input, for inference.
         fitted: RgbImage,
+        /// From a live source (which does not wait for its frames to be taken).
+        live: bool,
     },
     /// The source failed or could not be reopened, and why.
     Lost(String),
@@ -141,6 +143,7 @@ mod tests {
             captured_at: Instant::now(),
             picture: RgbImage::new(1, 1),
             fitted: RgbImage::new(1, 1),
+            live: true,
         };
         Numbered { seq, slot }
     }

@@ -16,6 +16,13 @@ static LITE0_SEED: &Aligned<[u8]> = &Aligned(*include_bytes!(
     "../../models/efficientnet_lite0_int8.tflite"
 ));
 
+static SEG: &Aligned<[u8]> = &Aligned(*include_bytes!(
+    "../../models/deeplabv3_mnv2_pascal_quant.tflite"
+));
+static SEG_SMALL: &Aligned<[u8]> = &Aligned(*include_bytes!(
+    "../../models/deeplabv3_mnv2_dm05_pascal_quant.tflite"
+));
+
 /// The ImageNet table the sidecars of the rebuilt models name (`"labels": "imagenet_labels.tsv"`).
 const IMAGENET_TSV: (&str, &str) = (
     "imagenet_labels.tsv",
@@ -67,9 +74,35 @@ pub static MODELS: &[Committed] = &[
     },
 ];
 
-/// The committed model called `name`.
+/// The committed segmenters (the locate stage's; `src/locate/segmenter.rs`), PASCAL VOC
+/// DeepLabV3 from google-coral/test_data (Apache-2.0, models/MODELS.md).
+pub static SEGMENTERS: &[Committed] = &[
+    Committed {
+        name: "seg",
+        file: "models/deeplabv3_mnv2_pascal_quant.tflite",
+        about: "DeepLabV3 MobileNetV2 (depth 1.0) 513x513 PASCAL VOC segmenter, uint8 (the locate stage's default)",
+        bytes: &SEG.0,
+        sidecar: None,
+        labels: &[],
+    },
+    Committed {
+        name: "seg-small",
+        file: "models/deeplabv3_mnv2_dm05_pascal_quant.tflite",
+        about: "DeepLabV3 MobileNetV2 (depth 0.5) 513x513 PASCAL VOC segmenter, uint8 (about 2.5x faster)",
+        bytes: &SEG_SMALL.0,
+        sidecar: None,
+        labels: &[],
+    },
+];
+
+/// Every committed model: the classifiers, then the segmenters.
+pub fn all() -> impl Iterator<Item = &'static Committed> {
+    MODELS.iter().chain(SEGMENTERS)
+}
+
+/// The committed model (classifier or segmenter) called `name`.
 pub fn by_name(name: &str) -> Option<&'static Committed> {
-    MODELS.iter().find(|m| m.name == name)
+    all().find(|m| m.name == name)
 }
 
 #[cfg(test)]
@@ -79,7 +112,7 @@ mod tests {
     #[test]
     fn embedded_models_are_the_committed_files() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        for m in MODELS {
+        for m in all() {
             let on_disk = std::fs::read(root.join(m.file)).unwrap();
             assert!(m.bytes == on_disk.as_slice(), "{}", m.name);
             assert_eq!(m.bytes.as_ptr() as usize % 16, 0, "{}", m.name);

@@ -19,7 +19,7 @@ use crate::Error;
 pub use import::{Normalization, Survey, TensorSpec};
 use labels::Labels;
 
-pub use committed::{Committed, MODELS};
+pub use committed::{Committed, MODELS, SEGMENTERS};
 
 /// Where a model comes from: a committed model embedded in the binary, or a TFLite file.
 #[derive(Clone, Debug)]
@@ -37,7 +37,7 @@ impl ModelSource {
         }
     }
 
-    /// What `--model` names: an existing file is that file; a name of [`MODELS`] is that
+    /// What `--model` names: an existing file is that file; a name of [`MODELS`] or [`SEGMENTERS`] is that
     /// embedded model; anything with a path separator or a file extension is a path (a
     /// missing one fails later, when it is read, naming the file); any other word is an
     /// unknown name, an error that lists the names.
@@ -51,8 +51,7 @@ impl ModelSource {
         if arg.components().count() > 1 || arg.extension().is_some() {
             return Ok(ModelSource::File(arg.into()));
         }
-        let names: Vec<String> = MODELS
-            .iter()
+        let names: Vec<String> = committed::all()
             .map(|m| format!("{} ({})", m.name, m.file))
             .collect();
         Err(Error::BadInput {

@@ -66,6 +66,10 @@ pub struct Layout {
     /// is drawn at [`Layout::status_size`].
     pub headline_size: u32,
     pub status_size: u32,
+    /// Text size of a dog's label on the picture (two thirds of a name), and the width of
+    /// the line of its box.
+    pub label_size: u32,
+    pub box_line: u32,
     /// Vertical distance between two breeds' rows.
     pub row_pitch: u32,
     /// Height of the list (three rows and margins) under the picture.
@@ -108,6 +112,8 @@ impl Layout {
             pct_size,
             corner_size,
             headline_size: name_size * 3 / 2,
+            label_size: (name_size * 2 / 3).max(12),
+            box_line: (name_size / 22).max(2),
             status_size: name_size * 2,
             row_pitch,
             list_height,

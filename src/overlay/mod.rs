@@ -13,10 +13,12 @@ use embedded_graphics::prelude::*;
 use embedded_graphics::primitives::Rectangle;
 use image::RgbImage;
 
+pub mod dogs;
 pub mod layout;
 pub mod scale;
 pub mod text;
 
+pub use dogs::DogLabel;
 pub use layout::{Layout, Shape};
 use text::Style;
 
@@ -117,6 +119,9 @@ pub struct View {
     pub headline: Option<String>,
     /// Small print in the top-right corner (inference time, fps).
     pub corner: String,
+    /// The dogs found on the picture, each with a box and its top breed; the breed list
+    /// is the first one's. Empty without localisation or when no dog was found.
+    pub dogs: Vec<DogLabel>,
 }
 
 impl View {
@@ -127,6 +132,7 @@ impl View {
                 breeds: vec![],
                 headline: Some("No dog in view".into()),
                 corner,
+                dogs: vec![],
             };
         }
         let breeds = v
@@ -142,6 +148,7 @@ impl View {
             breeds,
             headline: None,
             corner,
+            dogs: vec![],
         }
     }
 }
@@ -245,6 +252,16 @@ pub fn draw<D: DrawTarget<Color = Rgb888>>(
         };
         let area = Rectangle::new(Point::new(x as i32, y as i32), Size::new(w, h));
         target.fill_contiguous(&area, pic.pixels().map(|p| Rgb888::new(p[0], p[1], p[2])))?;
+        let corner: Vec<_> = corner_badge(&view.corner, &layout).into_iter().collect();
+        let rect = (x, y, w, h);
+        dogs::draw(
+            target,
+            &view.dogs,
+            frame.dimensions(),
+            rect,
+            &layout,
+            &corner,
+        )?;
     }
     let list = layout.list(picture.map(|(_, r)| r));
     match &view.headline {
@@ -283,13 +300,11 @@ pub fn draw<D: DrawTarget<Color = Rgb888>>(
             }
         }
     }
-    if !view.corner.is_empty() {
+    if let Some((x, y, w, h)) = corner_badge(&view.corner, &layout) {
         let cs = layout.corner_size;
         let pad = (cs / 4).max(2);
         let corner = text::fit(&view.corner, cs, screen.0.saturating_sub(2 * pad));
-        let w = text::width(&corner, cs) + 2 * pad;
-        let x = screen.0.saturating_sub(w);
-        fill(target, (x, 0, w, cs + pad), BACKGROUND)?;
+        fill(target, (x, y, w, h), BACKGROUND)?;
         text::draw(
             target,
             &corner,
@@ -298,6 +313,18 @@ pub fn draw<D: DrawTarget<Color = Rgb888>>(
         )?;
     }
     Ok(())
+}
+
+/// The corner's badge (the small print's black rectangle at the top right), if any.
+fn corner_badge(corner: &str, layout: &Layout) -> Option<(u32, u32, u32, u32)> {
+    if corner.is_empty() {
+        return None;
+    }
+    let (cs, sw) = (layout.corner_size, layout.screen.0);
+    let pad = (cs / 4).max(2);
+    let fitted = text::fit(corner, cs, sw.saturating_sub(2 * pad));
+    let w = text::width(&fitted, cs) + 2 * pad;
+    Some((sw.saturating_sub(w), 0, w, cs + pad))
 }
 
 #[cfg(test)]

@@ -105,6 +105,7 @@ fn check_report(j: &serde_json::Value, frames: u64) {
         [
             "capture",
             "decode",
+            "locate",
             "crop+resize",
             "quantize",
             "inference",
@@ -123,13 +124,17 @@ fn check_report(j: &serde_json::Value, frames: u64) {
         assert!(0.0 <= p50 && p50 <= p90 && p90 <= p99 && p99 <= max, "{s}");
     }
     // Work that cannot take zero time was timed.
-    for i in [1, 2, 4, 5] {
+    for i in [1, 2, 3, 5, 6] {
         assert!(
             j["stages"][i]["max"].as_f64().unwrap() > 0.0,
             "{}",
             j["stages"][i]
         );
     }
+    // Located by default; every frame classifies the centre crop and each dog found.
+    assert_eq!(j["locate"], "seg-small");
+    assert_eq!(j["per_dog"]["n"], frames);
+    assert!(j["pictures_per_frame"].as_f64().unwrap() >= 1.0, "{j}");
     // The overlay alone at the default other screen sizes, timed as often as the frames.
     let sizes = j["overlay_sizes"].as_array().unwrap();
     let screens: Vec<&str> = sizes

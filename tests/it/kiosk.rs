@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::common::{breedcam, path_str, stderr};
 use breedcam::camera::{Format, Frame, FrameSource, Synthetic};
 use breedcam::display::{Display, NoDisplay};
-use breedcam::kiosk::{run, Options};
+use breedcam::kiosk::{run, Options, Schedule};
 use breedcam::model::{Classifier, LoadOptions};
 use breedcam::preprocess::Crop;
 use breedcam::Error;
@@ -182,6 +182,8 @@ fn the_loop_survives_an_unplugged_camera_and_corrupt_frames() {
         reopen_every: Duration::from_millis(10),
         // Two frames in flight: a lost camera and its reopening still go through workers.
         workers: 2,
+        locator: None,
+        schedule: Schedule::Thread,
     };
     let stop = AtomicBool::new(false);
     let stats = run(&model, &mut open, &mut display, &opts, &stop).unwrap();
@@ -210,6 +212,8 @@ fn a_source_that_cannot_open_at_start_is_an_error() {
         smoothing: 1.0,
         reopen_every: Duration::from_millis(10),
         workers: 1,
+        locator: None,
+        schedule: Schedule::Thread,
     };
     let e = run(
         &model,
@@ -268,4 +272,191 @@ fn config_file_keys_are_the_flags_and_flags_win() {
     let o = breedcam(&["run", "--config", path_str(&example), "--frames", "1"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("/dev/fb0"), "{}", stderr(&o));
+}
+
+/// The views a `breedcam run` on a folder of photos logged.
+fn run_views(args: &[&str]) -> Vec<serde_json::Value> {
+    let out = tempfile::tempdir().unwrap();
+    let display = format!("png:{}", out.path().display());
+    let mut all = vec!["run", "--display", &display, "--smoothing", "1"];
+    all.extend_from_slice(args);
+    let o = breedcam(&all);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::read_to_string(out.path().join("views.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn run_boxes_both_dogs_of_pets_and_locate_off_shows_none() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    // pets.jpg alone, as a folder.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        shared.join("data/photos/pets.jpg"),
+        dir.path().join("pets.jpg"),
+    )
+    .unwrap();
+    let src = path_str(dir.path());
+    let views = run_views(&["--source", src, "--frames", "2"]);
+    for v in &views {
+        let dogs = v["dogs"].as_array().unwrap_or_else(|| panic!("{v}"));
+        assert_eq!(dogs.len(), 2, "{v}");
+        // The whippet-like dog on the left, the Boston terrier on the right.
+        let mut by_x: Vec<&serde_json::Value> = dogs.iter().collect();
+        by_x.sort_by_key(|d| d["box"][0].as_u64().unwrap());
+        let left = by_x[0]["breed"].as_str().unwrap();
+        assert!(["whippet", "Italian greyhound"].contains(&left), "{v}");
+        assert_eq!(by_x[1]["breed"], "Boston bull", "{v}");
+        assert!(by_x[0]["box"][2].as_u64().unwrap() <= 300, "{v}");
+        assert!(by_x[1]["box"][0].as_u64().unwrap() >= 300, "{v}");
+        // The list under the picture is the headline (first) dog's.
+        assert_eq!(v["breeds"][0][0], dogs[0]["breed"], "{v}");
+    }
+    // The same dog keeps its id (its colour) from screen to screen.
+    assert_eq!(views[0]["dogs"][0]["id"], views[1]["dogs"][0]["id"]);
+    // --locate off: the centre crop, no boxes.
+    let off = run_views(&["--source", src, "--frames", "1", "--locate", "off"]);
+    assert!(off[0].get("dogs").is_none(), "{}", off[0]);
+    assert_eq!(off[0]["breeds"][0][0], "Italian greyhound", "{}", off[0]);
+}
+
+/// One picture file as a live camera, 100 frames a second.
+struct Live(Vec<u8>);
+
+impl FrameSource for Live {
+    fn next_frame(&mut self) -> Result<Frame, Error> {
+        std::thread::sleep(Duration::from_millis(10));
+        Ok(Frame {
+            format: Format::File,
+            width: 0,
+            height: 0,
+            data: self.0.clone(),
+            sequence: 0,
+            origin: "husky.png".into(),
+        })
+    }
+    fn describe(&self) -> String {
+        "live husky".into()
+    }
+}
+
+/// Boxes fixed in advance, as a stand-in locator; `fail` makes it fail instead.
+struct Fixed {
+    boxes: Vec<breedcam::locate::DogBox>,
+    fail: bool,
+}
+
+impl breedcam::locate::Locate for Fixed {
+    fn locate(&self, _: &image::RgbImage) -> Result<Vec<breedcam::locate::DogBox>, Error> {
+        if self.fail {
+            return Err(Error::Runtime("the locator broke".into()));
+        }
+        Ok(self.boxes.clone())
+    }
+}
+
+/// Keeps each presented view.
+struct Views(Vec<breedcam::overlay::View>);
+
+impl Display for Views {
+    fn size(&self) -> (u32, u32) {
+        (320, 240)
+    }
+    fn present(&mut self, _: &breedcam::overlay::Canvas) -> Result<(), Error> {
+        Ok(())
+    }
+    fn describe(&self) -> String {
+        "views".into()
+    }
+    fn present_view(
+        &mut self,
+        _: &breedcam::overlay::Canvas,
+        view: &breedcam::overlay::View,
+        _: Option<(u32, u32, u32, u32)>,
+    ) -> Result<(), Error> {
+        self.0.push(view.clone());
+        Ok(())
+    }
+}
+
+#[test]
+fn a_live_source_is_located_on_its_own_thread_and_its_boxes_carried() {
+    let model = Classifier::load(&common::default_model(), &LoadOptions::default()).unwrap();
+    // husky.png (194x222) as a live camera. Both boxes' crops are the centre square the
+    // fallback takes too (a box's square is cut to the picture's width, around the same
+    // centre), so the classifier is exactly as sure of the dogs as of the centre crop and
+    // the dogs are shown.
+    let husky = std::fs::read(common::root().join("tests/data/husky.png")).unwrap();
+    let dog = |x0, y0, x1, y1, score| breedcam::locate::DogBox {
+        x0,
+        y0,
+        x1,
+        y1,
+        score,
+    };
+    let boxes = vec![dog(0, 14, 194, 208, 0.9), dog(10, 24, 184, 198, 0.8)];
+    for (schedule, fail) in [
+        (Schedule::Thread, false),
+        (Schedule::EveryKth(3), false),
+        (Schedule::Thread, true),
+    ] {
+        let mut open =
+            || -> Result<Box<dyn FrameSource>, Error> { Ok(Box::new(Live(husky.clone()))) };
+        let opts = Options {
+            frames: Some(12),
+            crop: Crop::Centre,
+            smoothing: 0.5,
+            reopen_every: Duration::from_millis(10),
+            workers: 1,
+            locator: Some(Arc::new(Fixed {
+                boxes: boxes.clone(),
+                fail,
+            })),
+            schedule,
+        };
+        let mut views = Views(vec![]);
+        let outcome = run(
+            &model,
+            &mut open,
+            &mut views,
+            &opts,
+            &AtomicBool::new(false),
+        );
+        if fail {
+            let e = outcome.unwrap_err();
+            assert!(e.to_string().contains("the locator broke"), "{e}");
+            continue;
+        }
+        let stats = outcome.unwrap();
+        assert_eq!(stats.presented, 12, "{schedule:?}");
+        assert!(stats.located >= 1, "{schedule:?}: {stats:?}");
+        if schedule == Schedule::EveryKth(3) {
+            // Frames 1, 4, 7 and 10 of the 12 shown; the worker may have taken a 13th
+            // before the run ended.
+            assert!((4..=5).contains(&stats.located), "{stats:?}");
+        }
+        // Once the first boxes are there, every screen has them (carried between runs);
+        // each dog keeps its id and its box.
+        let first = views.0.iter().position(|v| !v.dogs.is_empty());
+        let first = first.unwrap_or_else(|| panic!("{schedule:?}: no boxes"));
+        for v in &views.0[first..] {
+            let ids: Vec<(u64, (u32, u32, u32, u32))> =
+                v.dogs.iter().map(|d| (d.id, d.bbox)).collect();
+            assert_eq!(
+                ids,
+                [(0, (0, 14, 194, 208)), (1, (10, 24, 184, 198))],
+                "{schedule:?}"
+            );
+            assert_eq!(v.breeds[0].name, v.dogs[0].name);
+        }
+        // Before them (the locator thread's first run), the centre crop.
+        for v in &views.0[..first] {
+            assert!(v.dogs.is_empty() && v.breeds.len() == 3, "{v:?}");
+        }
+    }
 }

@@ -12,6 +12,8 @@ mod eval_bench;
 mod golden;
 mod import;
 mod kiosk;
+mod locate;
 mod models;
 mod overlay;
 mod rpicam;
+mod segmenter;

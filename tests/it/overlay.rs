@@ -7,7 +7,7 @@
 
 use crate::common;
 
-use breedcam::overlay::{draw, text, Canvas, Layout, Line, View};
+use breedcam::overlay::{draw, text, Canvas, DogLabel, Layout, Line, View};
 use image::RgbImage;
 
 /// A 640x480 camera frame of flat coloured tiles and a white diagonal band: it shows the
@@ -39,6 +39,15 @@ fn save_png(image: &RgbImage, path: &std::path::Path) {
 fn check(name: &str, view: &View, size: (u32, u32), with_frame: bool) {
     let f = frame();
     let got = render(view, size, with_frame.then_some(&f));
+    compare(name, got);
+}
+
+fn check_frame(name: &str, view: &View, size: (u32, u32), frame: &RgbImage) {
+    compare(name, render(view, size, Some(frame)));
+}
+
+/// `got` against the golden `name`.png (written first with BREEDCAM_UPDATE_GOLDEN).
+fn compare(name: &str, got: RgbImage) {
     let path = common::root()
         .join("tests/fixtures/overlay")
         .join(format!("{name}.png"));
@@ -78,6 +87,7 @@ fn top3() -> View {
         ],
         headline: None,
         corner: "224 ms  4.4 fps".into(),
+        dogs: vec![],
     }
 }
 
@@ -107,6 +117,7 @@ fn long_names() -> View {
             .collect(),
         headline: None,
         corner: "224 ms  4.4 fps".into(),
+        dogs: vec![],
     }
 }
 
@@ -136,6 +147,7 @@ fn no_dog_in_view_is_large_under_the_picture() {
         breeds: vec![],
         headline: Some("No dog in view".into()),
         corner: "224 ms  4.4 fps".into(),
+        dogs: vec![],
     };
     check("no_dog_1280x800", &view, (1280, 800), true);
     check("no_dog_480x320", &view, (480, 320), true);
@@ -147,6 +159,7 @@ fn camera_lost_is_large_and_centred() {
         breeds: vec![],
         headline: Some("camera lost: /dev/video0: No such device".into()),
         corner: String::new(),
+        dogs: vec![],
     };
     check("camera_lost_1920x1080", &view, (1920, 1080), false);
     check("camera_lost_480x320", &view, (480, 320), false);
@@ -237,4 +250,165 @@ fn glyphs_are_rasterised_once() {
     assert!(first >= 10, "{first} glyphs cached");
     render(&top3(), size, Some(&f));
     assert_eq!(text::cached(layout.name_size), first);
+}
+
+/// pets.jpg's two dogs (512x430): boxes measured by eye on the photo (x0, y0, x1, y1) and
+/// the classifier's top breeds on their square crops (`breedcam classify` on the crops the
+/// kiosk cuts, 2026-12-06). The photo itself is not committed (it is ../shared's): the
+/// goldens draw the boxes over a stand-in frame of its size, grass-green tiles with a dark
+/// oval where each dog is, and `dogs_over_the_photo_differ_only_in_the_picture` draws them
+/// over the real photo.
+const PETS: (u32, u32) = (512, 430);
+const WHIPPET: (u32, u32, u32, u32) = (104, 8, 262, 296);
+const BOSTON: (u32, u32, u32, u32) = (344, 162, 498, 366);
+
+fn pets_stand_in() -> RgbImage {
+    let inside = |(x0, y0, x1, y1): (u32, u32, u32, u32), x: u32, y: u32| {
+        let (cx, cy) = ((x0 + x1) as f32 / 2.0, (y0 + y1) as f32 / 2.0);
+        let (rx, ry) = ((x1 - x0) as f32 / 2.0, (y1 - y0) as f32 / 2.0);
+        let (dx, dy) = ((x as f32 - cx) / rx, (y as f32 - cy) / ry);
+        dx * dx + dy * dy <= 1.0
+    };
+    RgbImage::from_fn(PETS.0, PETS.1, |x, y| {
+        if inside(WHIPPET, x, y) {
+            image::Rgb([70, 70, 80])
+        } else if inside(BOSTON, x, y) {
+            image::Rgb([30, 30, 35])
+        } else if y < 80 {
+            image::Rgb([150, 160, 170])
+        } else {
+            let tile = ((x / 64 + y / 64) % 2) as u8;
+            image::Rgb([70 + 20 * tile, 140 + 20 * tile, 50])
+        }
+    })
+}
+
+fn two_dogs() -> View {
+    let line = |name: &str, probability: f32| Line {
+        name: name.into(),
+        probability,
+    };
+    View {
+        breeds: vec![
+            line("whippet", 0.203),
+            line("Italian greyhound", 0.102),
+            line("American Staffordshire terrier", 0.074),
+        ],
+        headline: None,
+        corner: "61 ms  9.8 fps".into(),
+        dogs: vec![
+            DogLabel {
+                bbox: WHIPPET,
+                name: "whippet".into(),
+                probability: 0.203,
+                id: 0,
+            },
+            DogLabel {
+                bbox: BOSTON,
+                name: "Boston bull".into(),
+                probability: 0.453,
+                id: 1,
+            },
+        ],
+    }
+}
+
+fn check_pets(name: &str, size: (u32, u32)) {
+    check_frame(name, &two_dogs(), size, &pets_stand_in());
+}
+
+#[test]
+fn two_dogs_on_the_small_tft() {
+    check_pets("two_dogs_480x320", (480, 320));
+}
+
+#[test]
+fn two_dogs_on_a_16_10_screen() {
+    check_pets("two_dogs_1280x800", (1280, 800));
+}
+
+#[test]
+fn two_dogs_on_a_16_9_screen() {
+    check_pets("two_dogs_1920x1080", (1920, 1080));
+}
+
+/// The rectangles of one colour's pixels (a dog's box and label), as a bounding box.
+fn colour_box(img: &RgbImage, rgb: [u8; 3]) -> Option<(u32, u32, u32, u32)> {
+    let mut bx: Option<(u32, u32, u32, u32)> = None;
+    for (x, y, p) in img.enumerate_pixels() {
+        if p.0 == rgb {
+            bx = Some(match bx {
+                None => (x, y, x + 1, y + 1),
+                Some((x0, y0, x1, y1)) => (x0.min(x), y0.min(y), x1.max(x + 1), y1.max(y + 1)),
+            });
+        }
+    }
+    bx
+}
+
+#[test]
+fn dog_boxes_sit_on_the_dogs_and_labels_stay_in_the_picture() {
+    let f = pets_stand_in();
+    for size in [(480, 320), (1280, 800), (1920, 1080), (800, 1280)] {
+        let (px, py, pw, ph) = breedcam::overlay::picture_rect(PETS, size);
+        let with = render(&two_dogs(), size, Some(&f));
+        let mut plain = two_dogs();
+        plain.dogs.clear();
+        let without = render(&plain, size, Some(&f));
+        // Everything the dogs add is on the picture.
+        let (x0, y0, x1, y1) = diff_box(&with, &without).expect("dogs are drawn");
+        assert!(
+            x0 >= px && y0 >= py && x1 <= px + pw && y1 <= py + ph,
+            "{size:?}: drawn in {:?}, the picture is {:?}",
+            (x0, y0, x1, y1),
+            (px, py, pw, ph)
+        );
+        // Each dog's colour covers its box mapped onto the picture (and its label).
+        for (d, colour) in [(WHIPPET, [255, 176, 0]), (BOSTON, [0, 200, 255])] {
+            let (bx0, by0, bx1, by1) = colour_box(&with, colour).unwrap();
+            let sx = |v: u32| px + v * pw / PETS.0;
+            let sy = |v: u32| py + v * ph / PETS.1;
+            assert!(
+                bx0 <= sx(d.0) && by0 <= sy(d.1) && bx1 >= sx(d.2) && by1 >= sy(d.3),
+                "{size:?}: {colour:?} covers {:?}, the dog is at {:?}",
+                (bx0, by0, bx1, by1),
+                (sx(d.0), sy(d.1), sx(d.2), sy(d.3))
+            );
+            // ... and not much more: the label may stick out by its own size.
+            let slack = Layout::for_screen(size).label_size * 3;
+            assert!(
+                bx1 <= sx(d.2) + 10 * slack && by0 + slack * 2 >= sy(d.1),
+                "{size:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn dogs_over_the_photo_differ_only_in_the_picture() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let photo = image::open(shared.join("data/photos/pets.jpg"))
+        .unwrap()
+        .to_rgb8();
+    assert_eq!(photo.dimensions(), PETS);
+    let size = (1280, 800);
+    let (px, py, pw, ph) = breedcam::overlay::picture_rect(PETS, size);
+    let real = render(&two_dogs(), size, Some(&photo));
+    let stand_in = render(&two_dogs(), size, Some(&pets_stand_in()));
+    let (x0, y0, x1, y1) = diff_box(&real, &stand_in).expect("the pictures differ");
+    assert!(x0 >= px && y0 >= py && x1 <= px + pw && y1 <= py + ph);
+    // The boxes' lines and labels are opaque: the same over the photo.
+    for colour in [[255, 176, 0], [0, 200, 255]] {
+        let on_photo = real.pixels().filter(|p| p.0 == colour).count();
+        let on_stand_in = stand_in.pixels().filter(|p| p.0 == colour).count();
+        assert!(on_photo >= on_stand_in, "{colour:?}");
+    }
+    if std::env::var_os("BREEDCAM_SAVE_PETS").is_some() {
+        save_png(
+            &real,
+            std::path::Path::new("/tmp/two_dogs_on_pets_1280x800.png"),
+        );
+    }
 }

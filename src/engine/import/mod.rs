@@ -13,12 +13,15 @@
 //! per op family. An op that is not in the table fails the load with its name and operator
 //! index, before anything runs.
 
+mod argmax;
 mod binary;
 pub mod build;
+mod concat;
 mod conv;
 mod importer;
 pub mod metadata;
 mod pooling;
+mod resize;
 mod shape;
 mod table;
 mod unary;
@@ -189,12 +192,83 @@ pub fn survey(bytes: &[u8]) -> Result<Survey> {
 
 /// Imports a TFLite model. Quantized tensors keep their 8-bit types.
 pub fn import(bytes: &[u8]) -> Result<Imported> {
-    let survey = survey(bytes)?;
-    if !survey.unsupported.is_empty() {
-        return Err(ImportError::Unsupported(survey.unsupported.clone()));
+    import_to(bytes, None)
+}
+
+/// The operators each tensor comes from: tensor index -> operator index.
+fn producers(graph: &tflite::SubGraph) -> HashMap<i32, usize> {
+    let mut by = HashMap::new();
+    for (i, op) in graph.operators().iter().flatten().enumerate() {
+        for t in op.outputs().iter().flatten() {
+            by.insert(t, i);
+        }
     }
+    by
+}
+
+/// A segmenter's class scores at their own resolution: from the graph's output, back
+/// through a final ARG_MAX and the RESIZE_BILINEARs that upsample before it, to the first
+/// tensor no resize produced (DeepLabV3's 33x33x21 logits). `None` when the output is not
+/// made that way (no ARG_MAX or resize at the end).
+pub fn segmentation_logits(bytes: &[u8]) -> Result<Option<i32>> {
+    let model = verified(bytes)?;
+    let graph = first_subgraph(&model)?;
+    let by = producers(&graph);
+    let ops: Vec<tflite::Operator> = graph.operators().iter().flatten().collect();
+    let Some(mut t) = graph.outputs().and_then(|o| o.iter().next()) else {
+        return Ok(None);
+    };
+    let mut moved = false;
+    // At most one step per operator: a malformed graph with a cycle cannot loop forever.
+    for _ in 0..=ops.len() {
+        let Some(&i) = by.get(&t) else { break };
+        let (code, _) = op_name(&model, ops[i].opcode_index())?;
+        let (BuiltinOperator::ARG_MAX | BuiltinOperator::RESIZE_BILINEAR) =
+            code.unwrap_or(BuiltinOperator::CUSTOM)
+        else {
+            break;
+        };
+        match ops[i].inputs().and_then(|v| v.iter().next()) {
+            Some(input) if input >= 0 => t = input,
+            _ => break,
+        }
+        moved = true;
+    }
+    Ok(moved.then_some(t))
+}
+
+/// Imports a TFLite model with `outputs` (tensor indices) as its outputs instead of the
+/// graph's own: only the operators they depend on are built (and need to be supported).
+pub fn import_to(bytes: &[u8], outputs: Option<&[i32]>) -> Result<Imported> {
+    let survey = survey(bytes)?;
     let fb = verified(bytes)?;
     let graph = first_subgraph(&fb)?;
+    let outputs: Vec<i32> = match outputs {
+        Some(o) => o.to_vec(),
+        None => graph
+            .outputs()
+            .map(|v| v.iter().collect())
+            .unwrap_or_default(),
+    };
+    // The operators the outputs depend on, walking back from them.
+    let all_ops: Vec<tflite::Operator> = graph.operators().iter().flatten().collect();
+    let mut wanted: std::collections::HashSet<i32> = outputs.iter().copied().collect();
+    let mut needed = vec![false; all_ops.len()];
+    for (i, op) in all_ops.iter().enumerate().rev() {
+        if op.outputs().iter().flatten().any(|t| wanted.contains(&t)) {
+            needed[i] = true;
+            wanted.extend(op.inputs().iter().flatten());
+        }
+    }
+    let unsupported: Vec<(usize, String)> = survey
+        .unsupported
+        .iter()
+        .filter(|(i, _)| needed.get(*i).copied().unwrap_or(true))
+        .cloned()
+        .collect();
+    if !unsupported.is_empty() {
+        return Err(ImportError::Unsupported(unsupported));
+    }
     let mut im = Importer {
         fb,
         graph,
@@ -206,10 +280,6 @@ pub fn import(bytes: &[u8]) -> Result<Imported> {
     let mut probabilities = std::collections::HashSet::new();
     let inputs: Vec<i32> = graph
         .inputs()
-        .map(|v| v.iter().collect())
-        .unwrap_or_default();
-    let outputs: Vec<i32> = graph
-        .outputs()
         .map(|v| v.iter().collect())
         .unwrap_or_default();
     if inputs.len() != 1 || outputs.is_empty() {
@@ -231,6 +301,9 @@ pub fn import(bytes: &[u8]) -> Result<Imported> {
         im.wires.insert(ix, outlet);
     }
     for (index, op) in graph.operators().iter().flatten().enumerate() {
+        if !needed[index] {
+            continue;
+        }
         let (builtin, name) = op_name(&fb, op.opcode_index())?;
         let build = builtin
             .and_then(builder)

@@ -2,10 +2,13 @@
 
 use tract_tflite::tflite::BuiltinOperator;
 
+use super::argmax::arg_max;
 use super::binary::{add, mul, sub};
+use super::concat::concatenation;
 use super::conv::{conv_2d, depthwise_conv_2d, fully_connected};
 use super::importer::{Call, Importer};
 use super::pooling::{average_pool_2d, mean};
+use super::resize::resize_bilinear;
 use super::shape::{pad, reshape};
 use super::unary::{dequantize, hard_swish, logistic, quantize, relu, relu6, softmax, tanh};
 use super::Result;
@@ -34,6 +37,9 @@ const OPS: &[(BuiltinOperator, Builder)] = &[
     (BuiltinOperator::MEAN, mean),
     (BuiltinOperator::PAD, pad),
     (BuiltinOperator::PADV2, pad),
+    (BuiltinOperator::RESIZE_BILINEAR, resize_bilinear),
+    (BuiltinOperator::CONCATENATION, concatenation),
+    (BuiltinOperator::ARG_MAX, arg_max),
 ];
 
 pub(super) fn builder(op: BuiltinOperator) -> Option<Builder> {

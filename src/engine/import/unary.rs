@@ -43,8 +43,14 @@ pub(super) fn quantize(im: &mut Importer, call: &Call) -> Result<()> {
     };
     let y = match (Q8::of(xi.dt), xi.q) {
         (Some(q), Some(pin)) => {
-            let lut = Lut8::real_fn("requantize", q, pin, yi.dt, pout, |v| v)
-                .map_err(|e| tract_err(&e))?;
+            // Same type: XNNPACK's fixed-point conversion (what TFLite runs by default);
+            // int8 <-> uint8 or a ratio XNNPACK leaves to TFLite: the real-valued table.
+            let lut = match Lut8::xnn_requantize(q, pin, yi.dt, pout) {
+                Ok(Some(lut)) => lut,
+                Ok(None) => Lut8::real_fn("requantize", q, pin, yi.dt, pout, |v| v)
+                    .map_err(|e| tract_err(&e))?,
+                Err(e) => return Err(tract_err(&e)),
+            };
             im.node(call, "", lut, &[x])?
         }
         _ if xi.dt == DatumType::F32 => im.node(

@@ -50,6 +50,33 @@ impl Lut8 {
     }
 }
 
+impl Lut8 {
+    /// QUANTIZE between two tensors of the same 8-bit type, the way XNNPACK converts them:
+    /// `m = lrintf(256 * (s_in / s_out))`, `y = zp_out + (((x - zp_in) * m + 128) >> 8)`
+    /// (arithmetic shift), saturated. XNNPACK takes the op only when `s_in / s_out` is in
+    /// [1/256, 128]; outside that (`None`) TFLite's own kernel runs it, which
+    /// [`Lut8::real_fn`] matches.
+    pub fn xnn_requantize(
+        input: Q8,
+        pin: QParams8,
+        out_dt: DatumType,
+        pout: QParams8,
+    ) -> TractResult<Option<Lut8>> {
+        if Q8::of(out_dt) != Some(input) {
+            return Ok(None);
+        }
+        let ratio = pin.scale / pout.scale;
+        if !(1.0 / 256.0..=128.0).contains(&ratio) {
+            return Ok(None);
+        }
+        let m = (256.0 * ratio).round_ties_even() as i32;
+        let lut = Lut8::from_fn("requantize (XNNPACK)", input, out_dt, |x| {
+            pout.zero_point + (((x - pin.zero_point) * m + 128) >> 8)
+        })?;
+        Ok(Some(lut))
+    }
+}
+
 impl Op for Lut8 {
     fn name(&self) -> StaticName {
         "breedcam.Lut8".into()
@@ -102,5 +129,56 @@ mod tests {
         for b in 0..=255u8 {
             assert_eq!(lut.table[b as usize] as i8 as i32, b as i32 - 128);
         }
+    }
+
+    #[test]
+    fn same_type_requantize_rounds_like_xnnpack() {
+        // DeepLabV3 (depth 1.0) op 65: uint8 0.012422441 / 0 -> 0.03520937 / 0; m = 90.
+        let (pin, pout) = (
+            QParams8 {
+                scale: 0.012422441,
+                zero_point: 0,
+            },
+            QParams8 {
+                scale: 0.03520937,
+                zero_point: 0,
+            },
+        );
+        let dt = u8::datum_type().quantize(QParams::ZpScale {
+            zero_point: 0,
+            scale: 0.03520937,
+        });
+        let lut = Lut8::xnn_requantize(Q8::U8, pin, dt, pout)
+            .unwrap()
+            .unwrap();
+        // y = (x * 90 + 128) >> 8. At 27 the real value 27 * 0.35282 = 9.53 rounds to 10,
+        // XNNPACK's (2430 + 128) >> 8 is 9: 43 of the 256 inputs differ that way.
+        for (x, y) in [
+            (0, 0),
+            (7, 2),
+            (10, 4),
+            (27, 9),
+            (43, 15),
+            (199, 70),
+            (255, 90),
+        ] {
+            assert_eq!(lut.table[x], y, "{x}");
+        }
+        let real = Lut8::real_fn("q", Q8::U8, pin, dt, pout, |v| v).unwrap();
+        assert_eq!(real.table[27], 10);
+        let differ = (0..256).filter(|&i| real.table[i] != lut.table[i]).count();
+        assert_eq!(differ, 43);
+        // Across types (uint8 -> int8), or a ratio XNNPACK does not take: no XNNPACK table.
+        let i8dt = i8::datum_type();
+        assert!(Lut8::xnn_requantize(Q8::U8, pin, i8dt, pout)
+            .unwrap()
+            .is_none());
+        let tiny = QParams8 {
+            scale: 1e-6,
+            zero_point: 0,
+        };
+        assert!(Lut8::xnn_requantize(Q8::U8, tiny, dt, pout)
+            .unwrap()
+            .is_none());
     }
 }

@@ -10,9 +10,12 @@
 //!   HARD_SWISH.
 //! - [`Binary`]: ADD / SUB / MUL with numpy broadcasting.
 //! - [`AvgPool`]: AVERAGE_POOL_2D with TFLite's rounding; [`Mean`]: MEAN over axes.
+//! - [`ResizeBilinear8`]: RESIZE_BILINEAR in XNNPACK's Q11 fixed point; [`ArgMax`]: ARG_MAX
+//!   (the segmenters').
 //! - [`Softmax`], [`Quantize`] (f32 -> 8-bit), [`Dequantize`] (8-bit -> f32), [`ClampF32`],
 //!   [`UnaryF32`].
 
+pub mod argmax;
 pub mod binary;
 pub mod conv;
 pub mod depthwise;
@@ -25,9 +28,11 @@ pub mod pooling;
 pub mod quant;
 pub mod quantize;
 pub mod requant;
+pub mod resize;
 pub mod softmax;
 pub mod window;
 
+pub use argmax::ArgMax;
 pub use binary::{BinKind, Binary};
 pub use conv::QConv;
 pub use depthwise::QDepthwise;
@@ -42,5 +47,6 @@ pub use quant::{
 };
 pub use quantize::{Dequantize, Quantize};
 pub use requant::{KernelZeroPoint, Requant, RequantSpec};
+pub use resize::ResizeBilinear8;
 pub use softmax::Softmax;
 pub use window::Window;
