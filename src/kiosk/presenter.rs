@@ -172,7 +172,11 @@ impl<'a> Presenter<'a> {
                 picture,
                 probs,
                 inference_ms,
+                fresh,
             } => {
+                if fresh {
+                    self.smoother.reset();
+                }
                 let smooth = self.smoother.update(&probs);
                 let view = View::from_verdict(&verdict(self.labels, smooth, 3), inference_ms, fps);
                 (Some(picture), view, Some(captured_at))

@@ -24,6 +24,8 @@ pub(super) enum Slot {
         picture: RgbImage,
         /// Cropped and resized to the model's input, for inference.
         fitted: RgbImage,
+        /// A picture of its own (a folder's next photo): smoothing starts over at it.
+        fresh: bool,
     },
     /// The source failed or could not be reopened, and why.
     Lost(String),
@@ -141,6 +143,7 @@ mod tests {
             captured_at: Instant::now(),
             picture: RgbImage::new(1, 1),
             fitted: RgbImage::new(1, 1),
+            fresh: false,
         };
         Numbered { seq, slot }
     }

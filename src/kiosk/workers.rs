@@ -20,6 +20,8 @@ pub(super) enum Screen {
         picture: RgbImage,
         probs: Vec<f32>,
         inference_ms: f64,
+        /// Smoothing starts over at this picture.
+        fresh: bool,
     },
     Lost(String),
 }
@@ -85,13 +87,14 @@ pub(super) fn worker(work: &Work, tx: &Sender<Done>, quit: impl Fn() -> bool) {
 
 /// Runs the model on a frame; a lost source passes through.
 fn infer(work: &Work, slot: Slot) -> Result<Screen, Error> {
-    let (captured_at, picture, fitted) = match slot {
+    let (captured_at, picture, fitted, fresh) = match slot {
         Slot::Lost(why) => return Ok(Screen::Lost(why)),
         Slot::Frame {
             captured_at,
             picture,
             fitted,
-        } => (captured_at, picture, fitted),
+            fresh,
+        } => (captured_at, picture, fitted, fresh),
     };
     let started = Instant::now();
     let probs = work.pre.tensor(&fitted).and_then(|t| work.model.run(t))?;
@@ -100,5 +103,6 @@ fn infer(work: &Work, slot: Slot) -> Result<Screen, Error> {
         picture,
         probs,
         inference_ms: started.elapsed().as_secs_f64() * 1e3,
+        fresh,
     })
 }
