@@ -12,6 +12,7 @@ mod eval_bench;
 mod golden;
 mod import;
 mod kiosk;
+mod messages;
 mod models;
 mod overlay;
 mod rpicam;
