@@ -51,6 +51,8 @@ pub struct PngDisplay {
     pub min_free: MinFree,
     /// Whether frames are being held back for want of space (warned about once).
     full: bool,
+    /// After a frame did not fit: the free space it takes to try again.
+    need: u64,
 }
 
 impl PngDisplay {
@@ -83,6 +85,7 @@ impl PngDisplay {
             views_cap: VIEWS_CAP,
             min_free: MinFree::default(),
             full: false,
+            need: 0,
         };
         png.prune(png.keep);
         Ok(png)
@@ -111,34 +114,62 @@ impl PngDisplay {
     fn room(&mut self) -> bool {
         let free = free_space(&self.dir);
         let full = free.is_some_and(|(avail, size)| {
-            avail < self.min_free.bytes && (avail as f64) < self.min_free.fraction * size as f64
+            avail < self.need
+                || avail < self.min_free.bytes
+                    && (avail as f64) < self.min_free.fraction * size as f64
         });
         if full && !self.full {
             let mib = free.map_or(0, |(avail, _)| avail >> 20);
-            log::warn!(
-                "{}: the file system is nearly full ({mib} MiB free): no more screens are \
-                 written until there is room",
-                self.dir.display()
-            );
+            self.warn_full(&format!("{mib} MiB free"));
         } else if !full && self.full {
+            self.need = 0;
             log::info!("{}: room again, writing screens", self.dir.display());
         }
         self.full = full;
         !full
     }
 
-    /// Writes the frame unless the disk is nearly full; whether it did.
+    fn warn_full(&mut self, why: &str) {
+        log::warn!(
+            "{}: the file system is nearly full ({why}): no more screens are written until \
+             there is room",
+            self.dir.display()
+        );
+        self.full = true;
+    }
+
+    /// Writes the frame unless the disk is nearly full; whether it did. A frame that does
+    /// not fit in what was left (the last one before the threshold) is removed, and counts
+    /// as a full disk rather than an error.
     fn write(&mut self, canvas: &Canvas) -> Result<bool, Error> {
         if !self.room() {
             return Ok(false);
         }
         self.prune(self.keep - 1);
+        let path = self.frame_path(self.count + 1);
+        // Encoded in memory, then written: a file system error is the file's own.
+        let mut png = std::io::Cursor::new(Vec::new());
+        canvas
+            .image
+            .write_to(&mut png, image::ImageFormat::Png)
+            .map_err(|e| Error::BadInput {
+                path: path.clone(),
+                msg: e.to_string(),
+            })?;
+        match std::fs::write(&path, png.get_ref()) {
+            Ok(()) => {}
+            Err(e) if is_out_of_space(&e) => {
+                let _ = std::fs::remove_file(&path);
+                let avail = free_space(&self.dir).map_or(u64::MAX, |(avail, _)| avail);
+                self.need = avail.saturating_add(png.get_ref().len() as u64);
+                if !self.full {
+                    self.warn_full(&e.to_string());
+                }
+                return Ok(false);
+            }
+            Err(e) => return Err(Error::io(&path, e)),
+        }
         self.count += 1;
-        let path = self.frame_path(self.count);
-        canvas.image.save(&path).map_err(|e| Error::BadInput {
-            path: path.clone(),
-            msg: e.to_string(),
-        })?;
         self.ring.push_back(self.count);
         Ok(true)
     }
@@ -147,6 +178,12 @@ impl PngDisplay {
     fn log_view(&self, line: &str) -> Result<(), Error> {
         append_rotating(&self.dir.join("views.jsonl"), line, self.views_cap)
     }
+}
+
+/// Whether a write failed for want of space or quota.
+fn is_out_of_space(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{QuotaExceeded, StorageFull};
+    matches!(e.kind(), StorageFull | QuotaExceeded)
 }
 
 /// `frame-000123.png` -> 123.
@@ -292,6 +329,19 @@ mod tests {
                 .starts_with("/proc/self: cannot write screens here: "),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_write_out_of_space_counts_as_a_full_disk() {
+        assert!(is_out_of_space(&std::io::Error::from_raw_os_error(
+            libc::ENOSPC
+        )));
+        assert!(is_out_of_space(&std::io::Error::from_raw_os_error(
+            libc::EDQUOT
+        )));
+        assert!(!is_out_of_space(&std::io::Error::from_raw_os_error(
+            libc::EACCES
+        )));
     }
 
     #[test]

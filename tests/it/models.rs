@@ -193,7 +193,10 @@ fn flip_tta_of_a_picture_equals_flip_tta_of_its_mirror() {
     let at = |m: &std::collections::BTreeMap<String, f64>, name: &str| m.get(name).copied();
     for name in p.keys().chain(q.keys()) {
         let (pv, qv) = (at(&p, name).unwrap_or(0.0), at(&q, name).unwrap_or(0.0));
-        assert!((pv - qv).abs() <= 1.0 / 256.0 + 1e-6, "{name}: {pv} vs {qv}");
+        assert!(
+            (pv - qv).abs() <= 1.0 / 256.0 + 1e-6,
+            "{name}: {pv} vs {qv}"
+        );
     }
     let top3 = |v: &serde_json::Value| -> Vec<String> {
         (0..3)
