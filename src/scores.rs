@@ -23,17 +23,20 @@ pub struct Verdict {
     pub breeds: Vec<Prediction>,
 }
 
-/// Indices of the `k` highest scores among those `keep` accepts, by score. Only scores
-/// above 0 rank: a quantized output has many classes at exactly 0, and listing some of them
-/// (by class index, the only order left among equals) would name breeds the model did not
-/// see at all. Equal positive scores keep class order, so results are deterministic.
+/// Indices of the `k` highest scores among those `keep` accepts. Equal scores rank by class
+/// index, so results are deterministic; [`ranked`] is this for probabilities.
 pub fn top_k(scores: &[f32], k: usize, keep: impl Fn(usize) -> bool) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..scores.len())
-        .filter(|&i| scores[i] > 0.0 && keep(i))
-        .collect();
+    let mut idx: Vec<usize> = (0..scores.len()).filter(|&i| keep(i)).collect();
     idx.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
     idx.truncate(k);
     idx
+}
+
+/// [`top_k`] of probabilities: only those above 0 rank. A quantized output has many classes
+/// at exactly 0, and listing some of them (by class index, the only order left among equals)
+/// would name breeds the model did not see at all.
+pub fn ranked(probs: &[f32], k: usize, keep: impl Fn(usize) -> bool) -> Vec<usize> {
+    top_k(probs, k, |i| probs[i] > 0.0 && keep(i))
 }
 
 /// The index of the highest score (the first of equals; 0 when there are none, NaN ranks
@@ -60,7 +63,7 @@ fn prediction(labels: &Labels, probs: &[f32], i: usize) -> Prediction {
 
 pub fn verdict(labels: &Labels, probs: &[f32], k: usize) -> Verdict {
     let best = best(probs);
-    let breeds = top_k(probs, k, |i| labels.entries[i].is_dog)
+    let breeds = ranked(probs, k, |i| labels.entries[i].is_dog)
         .into_iter()
         .map(|i| prediction(labels, probs, i))
         .collect();
@@ -76,10 +79,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_scores_above_zero_rank_and_by_score() {
+    fn ties_break_by_class_index() {
+        let s = [0.0, 0.5, 0.0, 0.5, 0.0];
+        assert_eq!(top_k(&s, 3, |_| true), vec![1, 3, 0]);
+        assert_eq!(top_k(&s, 2, |i| i % 2 == 0), vec![0, 2]);
+    }
+
+    #[test]
+    fn only_probabilities_above_zero_rank_and_by_probability() {
         let s = [0.0, 0.5, 0.0, 0.5, 0.0, 0.7];
-        assert_eq!(top_k(&s, 4, |_| true), vec![5, 1, 3]);
-        assert_eq!(top_k(&s, 2, |i| i % 2 == 0), Vec::<usize>::new());
+        assert_eq!(ranked(&s, 4, |_| true), vec![5, 1, 3]);
+        assert_eq!(ranked(&s, 2, |i| i % 2 == 0), Vec::<usize>::new());
         assert_eq!(best(&s), 5);
         assert_eq!(best(&[0.0; 4]), 0);
         assert_eq!(best(&[]), 0);

@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::model::{Classifier, Tta};
 use crate::preprocess::{load_image, Crop};
-use crate::scores::{best, top_k};
+use crate::scores::{best, ranked};
 use crate::Error;
 
 /// A photo and the WordNet id it shows.
@@ -251,8 +251,8 @@ pub fn evaluate(
                 }
             };
             let probs = model.run_tta(tensor, tta)?;
-            let dogs = top_k(&probs, 5, |c| labels.entries[c].is_dog);
-            let all = top_k(&probs, 5, |_| true);
+            let dogs = ranked(&probs, 5, |c| labels.entries[c].is_dog);
+            let all = ranked(&probs, 5, |_| true);
             let best = dogs.first().copied().unwrap_or_else(|| best(&probs));
             let entry = &labels.entries[best];
             let predicted = entry.wnid.clone().unwrap_or_else(|| entry.name.clone());
