@@ -19,24 +19,24 @@ fn main() -> ExitCode {
     }
 }
 
-/// `-q`: errors only; default warnings; `-v` info, `-vv` debug, `-vvv` trace.
+/// `-q`: errors only (also no summaries, see `cli::quiet`); default warnings; `-v` info,
+/// `-vv` debug: breedcam's own lines; `-vvv` trace, and other crates' (tract's) at every
+/// level, which run to hundreds of lines a frame.
 fn init_logging(verbose: u8, quiet: bool) {
-    let level = match (quiet, verbose) {
-        (true, _) => log::LevelFilter::Error,
-        (_, 0) => log::LevelFilter::Warn,
-        (_, 1) => log::LevelFilter::Info,
-        (_, 2) => log::LevelFilter::Debug,
-        _ => log::LevelFilter::Trace,
+    use log::LevelFilter::{Debug, Error, Info, Trace, Warn};
+    let (own, others) = match (quiet, verbose) {
+        (true, _) => (Error, Error),
+        (_, 0) => (Warn, Warn),
+        (_, 1) => (Info, Warn),
+        (_, 2) => (Debug, Warn),
+        _ => (Trace, Trace),
     };
     // tract_linalg warns when /proc/cpuinfo lacks CPU feature lines, which is the case under
-    // qemu-user but not on a Pi: keep that to -v so one-line errors stay one line.
-    let linalg = if verbose > 0 {
-        level
-    } else {
-        log::LevelFilter::Error
-    };
+    // qemu-user but not on a Pi: keep that to -vvv so one-line errors stay one line.
+    let linalg = if verbose > 2 { others } else { Error };
     simple_logger::SimpleLogger::new()
-        .with_level(level)
+        .with_level(others)
+        .with_module_level("breedcam", own)
         .with_module_level("tract_linalg", linalg)
         .init()
         .ok();

@@ -19,18 +19,36 @@ pub struct Verdict {
     pub is_dog: bool,
     /// The most likely class over all classes (what it saw when it is not a dog).
     pub best: Prediction,
-    /// The k most likely dog breeds.
+    /// The k most likely dog breeds, only those above 0.
     pub breeds: Vec<Prediction>,
 }
 
-/// Indices of the `k` highest scores among those `keep` accepts. Equal scores (common in a
-/// quantized output, where many classes are 0) rank by class index, so results are
-/// deterministic.
+/// Indices of the `k` highest scores among those `keep` accepts. Equal scores rank by class
+/// index, so results are deterministic; [`ranked`] is this for probabilities.
 pub fn top_k(scores: &[f32], k: usize, keep: impl Fn(usize) -> bool) -> Vec<usize> {
     let mut idx: Vec<usize> = (0..scores.len()).filter(|&i| keep(i)).collect();
     idx.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
     idx.truncate(k);
     idx
+}
+
+/// [`top_k`] of probabilities: only those above 0 rank. A quantized output has many classes
+/// at exactly 0, and listing some of them (by class index, the only order left among equals)
+/// would name breeds the model did not see at all.
+pub fn ranked(probs: &[f32], k: usize, keep: impl Fn(usize) -> bool) -> Vec<usize> {
+    top_k(probs, k, |i| probs[i] > 0.0 && keep(i))
+}
+
+/// The index of the highest score (the first of equals; 0 when there are none, NaN ranks
+/// last).
+pub fn best(scores: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &s) in scores.iter().enumerate() {
+        if !s.is_nan() && (scores[best].is_nan() || s > scores[best]) {
+            best = i;
+        }
+    }
+    best
 }
 
 fn prediction(labels: &Labels, probs: &[f32], i: usize) -> Prediction {
@@ -44,8 +62,8 @@ fn prediction(labels: &Labels, probs: &[f32], i: usize) -> Prediction {
 }
 
 pub fn verdict(labels: &Labels, probs: &[f32], k: usize) -> Verdict {
-    let best = top_k(probs, 1, |_| true)[0];
-    let breeds = top_k(probs, k, |i| labels.entries[i].is_dog)
+    let best = best(probs);
+    let breeds = ranked(probs, k, |i| labels.entries[i].is_dog)
         .into_iter()
         .map(|i| prediction(labels, probs, i))
         .collect();
@@ -68,6 +86,32 @@ mod tests {
     }
 
     #[test]
+    fn only_probabilities_above_zero_rank_and_by_probability() {
+        let s = [0.0, 0.5, 0.0, 0.5, 0.0, 0.7];
+        assert_eq!(ranked(&s, 4, |_| true), vec![5, 1, 3]);
+        assert_eq!(ranked(&s, 2, |i| i % 2 == 0), Vec::<usize>::new());
+        assert_eq!(best(&s), 5);
+        assert_eq!(best(&[0.0; 4]), 0);
+        assert_eq!(best(&[]), 0);
+        assert_eq!(best(&[f32::NAN, 0.1, f32::NAN]), 1);
+    }
+
+    #[test]
+    fn no_dog_lists_no_breed_the_model_gave_nothing() {
+        // A quantized "no dog": the cat and one breed above 0, every other class at 0.
+        let labels = Labels::imagenet();
+        let mut p = vec![0.0f32; 1000];
+        p[281] = 0.9; // tabby cat
+        p[207] = 0.004; // golden retriever
+        let v = verdict(&labels, &p, 3);
+        assert!(!v.is_dog);
+        let names: Vec<&str> = v.breeds.iter().map(|b| b.name.as_str()).collect();
+        assert_eq!(names, ["golden retriever"]);
+        p[207] = 0.0;
+        assert!(verdict(&labels, &p, 3).breeds.is_empty());
+    }
+
+    #[test]
     fn a_cat_is_no_dog_but_still_ranks_breeds() {
         let labels = Labels::imagenet();
         let mut p = vec![0.0f32; 1000];
@@ -77,7 +121,8 @@ mod tests {
         assert!(!v.is_dog);
         assert_eq!(v.best.name, "tabby");
         assert_eq!(v.breeds[0].name, "Chihuahua");
-        assert_eq!(v.breeds.len(), 3);
+        // The other breeds are at 0: not listed.
+        assert_eq!(v.breeds.len(), 1);
     }
 
     #[test]

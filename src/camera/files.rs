@@ -1,6 +1,9 @@
-//! A folder of images as a frame source (`breedcam run --source DIR`).
+//! A folder of images as a frame source (`breedcam run --source DIR`): a slideshow, each
+//! photo on screen for the dwell time; a folder where no photo decodes is an error after one
+//! pass.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use super::{Format, Frame, FrameSource};
 use crate::Error;
@@ -10,9 +13,19 @@ pub struct Files {
     files: Vec<PathBuf>,
     dir: PathBuf,
     sequence: u64,
+    dwell: Duration,
 }
 
 impl Files {
+    /// The folder's images, each shown for `dwell`.
+    pub fn with_dwell(dir: &Path, dwell: Duration) -> Result<Files, Error> {
+        Ok(Files {
+            dwell,
+            ..Files::new(dir)?
+        })
+    }
+
+    /// The folder's images, one after the other without a pause.
     pub fn new(dir: &Path) -> Result<Files, Error> {
         let mut files = vec![];
         for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
@@ -21,7 +34,9 @@ impl Files {
                 .extension()
                 .map(|e| e.to_string_lossy().to_lowercase())
                 .unwrap_or_default();
-            if ["jpg", "jpeg", "png", "bmp"].contains(&ext.as_str()) {
+            // Regular files only (following links): reading a FIFO or a device named
+            // `x.jpg` would block or never end.
+            if ["jpg", "jpeg", "png", "bmp"].contains(&ext.as_str()) && path.is_file() {
                 files.push(path);
             }
         }
@@ -36,6 +51,7 @@ impl Files {
             files,
             dir: dir.into(),
             sequence: 0,
+            dwell: Duration::ZERO,
         })
     }
 }
@@ -59,5 +75,18 @@ impl FrameSource for Files {
     }
     fn is_live(&self) -> bool {
         false
+    }
+    fn dwell(&self) -> Duration {
+        self.dwell
+    }
+    /// A whole pass over the folder without a photo that decodes.
+    fn unusable(&self, bad_in_a_row: u64, last: &str) -> Option<Error> {
+        (bad_in_a_row >= self.files.len() as u64).then(|| Error::BadInput {
+            path: self.dir.clone(),
+            msg: format!(
+                "none of its {} image files decodes (the last: {last})",
+                self.files.len()
+            ),
+        })
     }
 }

@@ -14,6 +14,7 @@
 //!
 //! [`decode`](mod@decode) holds one file per pixel format family: `mjpeg`, `yuv`, `rgb`.
 
+pub mod bytes;
 pub mod decode;
 pub mod files;
 pub mod list;
@@ -129,5 +130,16 @@ pub trait FrameSource: Send {
     /// corrupt, frames the driver never delivered, seen as gaps in its sequence numbers).
     fn take_skipped(&mut self) -> (u64, u64) {
         (0, 0)
+    }
+    /// How long each picture stays on screen before the next is read (a folder's
+    /// slideshow); zero for sources that keep their own pace.
+    fn dwell(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
+    /// The error that ends the run after `bad_in_a_row` frames in a row did not decode
+    /// (`last` says why the last one did not), for a source where that means nothing ever
+    /// will: a folder after one full pass. `None` (the default, cameras): keep trying.
+    fn unusable(&self, _bad_in_a_row: u64, _last: &str) -> Option<Error> {
+        None
     }
 }

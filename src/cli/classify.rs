@@ -121,7 +121,9 @@ fn print_verdict(title: &str, v: &Verdict) {
             v.best.probability * 100.0
         );
     }
-    for (i, p) in v.breeds.iter().enumerate() {
+    // A row that would read 0.0% says nothing.
+    let shown = v.breeds.iter().filter(|p| p.probability >= 0.0005);
+    for (i, p) in shown.enumerate() {
         println!("  {}. {:<32} {:5.1}%", i + 1, p.name, p.probability * 100.0);
     }
 }

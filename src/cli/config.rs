@@ -3,11 +3,13 @@
 //! the command line for each setting the command line does not give, so every value goes
 //! through the same parsing and checks as a flag.
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::Path;
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory};
+use toml::Spanned;
 
 use super::args::Cli;
 use crate::Error;
@@ -20,6 +22,8 @@ const KEYS: &[&str] = &[
     "source",
     "display",
     "views",
+    "keep",
+    "dwell",
     "frames",
     "crop",
     "locate",
@@ -76,18 +80,41 @@ struct FileArgument {
     flag: String,
 }
 
+/// The line (from 1) of the byte at `offset` in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
 /// The file's keys as flags of `run`, each checked as the command line would check it;
-/// errors name the file.
+/// errors name the file, the line and the key.
 fn arguments(path: &Path, text: &str) -> Result<Vec<FileArgument>, Error> {
-    let bad = |msg: String| Error::BadInput {
+    let at = |offset: usize, msg: String| Error::BadInput {
         path: path.into(),
-        msg,
+        msg: format!("line {}: {msg}", line_of(text, offset)),
     };
-    let table: toml::Table = text
-        .parse()
-        .map_err(|e: toml::de::Error| bad(e.message().into()))?;
+    let table: BTreeMap<Spanned<String>, Spanned<toml::Value>> =
+        toml::from_str(text).map_err(|e: toml::de::Error| {
+            // toml's message may span lines ("invalid string\nexpected ..."): one line here.
+            let msg: Vec<&str> = e.message().lines().map(str::trim).collect();
+            let msg = msg.join("; ");
+            match e.span() {
+                Some(span) => at(span.start, msg),
+                None => Error::BadInput {
+                    path: path.into(),
+                    msg,
+                },
+            }
+        })?;
     let mut out = vec![];
     for (key, value) in table {
+        let offset = key.span().start;
+        let bad = |msg: String| at(offset, msg);
+        let (key, value) = (key.into_inner(), value.into_inner());
         if !KEYS.contains(&key.as_str()) {
             let expected: Vec<String> = KEYS.iter().map(|k| format!("`{k}`")).collect();
             return Err(bad(format!(
@@ -245,12 +272,18 @@ mod tests {
         let msg = |file: &str| parse(&["breedcam", "run"], file).err().unwrap().to_string();
         let e = msg("fps = 3\n");
         assert!(
-            e.contains("breedcam.toml: unknown field `fps`, expected one of `camera`"),
+            e.contains("breedcam.toml: line 1: unknown field `fps`, expected one of `camera`"),
             "{e}"
         );
         let e = msg("frames = \"many\"\n");
         assert!(
-            e.contains("breedcam.toml: frames: invalid value 'many'"),
+            e.contains("breedcam.toml: line 1: frames: invalid value 'many'"),
+            "{e}"
+        );
+        // The line of the key at fault, also past others and blank lines.
+        let e = msg("# kiosk\nsmoothing = 0.5\n\nthreads = \"three\"\n");
+        assert!(
+            e.contains("breedcam.toml: line 4: threads: invalid value 'three' for '--threads"),
             "{e}"
         );
         let e = msg("crop = \"left\"\n");
@@ -265,7 +298,9 @@ mod tests {
             e.contains("threads: must be a string or a number, not array"),
             "{e}"
         );
-        let e = msg("frames = \n");
-        assert!(e.contains("breedcam.toml: "), "{e}");
+        // A syntax error: the file and the line, on one line.
+        let e = msg("frames = 2\nscreen = \n");
+        assert!(e.contains("breedcam.toml: line 2: "), "{e}");
+        assert!(!e.contains('\n'), "{e}");
     }
 }

@@ -83,6 +83,9 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         modes.iter().map(|m| m.open()).collect::<Result<_, _>>()?;
     let (photos, unlabelled) = (&all.labelled, &all.unlabelled);
     let bar = indicatif::ProgressBar::new((photos.len() * modes.len()) as u64);
+    if super::quiet() {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
     bar.set_style(
         indicatif::ProgressStyle::with_template(
             "{bar:40} {pos}/{len} photos {elapsed} (eta {eta})",

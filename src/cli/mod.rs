@@ -45,6 +45,12 @@ pub fn parse() -> Result<Cli, crate::Error> {
     Ok(Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit()))
 }
 
+/// Whether `-q` asked for errors only: then commands print no summaries or progress on
+/// stderr either (their results on stdout stay).
+pub fn quiet() -> bool {
+    log::max_level() < log::LevelFilter::Warn
+}
+
 /// Runs a command; its exit code, or the error that stopped it.
 pub fn dispatch(command: &Command) -> anyhow::Result<ExitCode> {
     match command {

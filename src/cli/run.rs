@@ -45,9 +45,17 @@ pub struct KioskArgs {
     /// folder of images (shown in a loop) [default: synthetic]
     #[arg(long)]
     pub source: Option<String>,
+    /// With a folder as the source: seconds each photo stays on screen, at most 25 (the
+    /// service's watchdog wants a screen every 30 s) [default: 5]
+    #[arg(long)]
+    pub dwell: Option<f64>,
     /// `fb:/dev/fbN`, `png:DIR` or `none` [default: none]
     #[arg(long)]
     pub display: Option<String>,
+    /// With `png:DIR`: keep only the newest N screens (older frame files are deleted; the
+    /// views log is rotated at 8 MiB) [default: 100]
+    #[arg(long)]
+    pub keep: Option<usize>,
     /// Append a JSON line per screen shown (headline, breeds, where the picture is) to this
     /// file, for any display
     #[arg(long)]
@@ -88,12 +96,21 @@ pub struct KioskArgs {
     pub rpicam_args: Option<Vec<String>>,
 }
 
+/// Seconds a folder's photo stays on screen by default.
+pub const DEFAULT_DWELL: f64 = 5.0;
+
+/// The longest `--dwell`: each screen pings systemd's watchdog (`WatchdogSec=30` in
+/// board/breedcam.service), so a screen must come well within 30 s.
+pub const MAX_DWELL: f64 = 25.0;
+
 /// The kiosk's flags with their defaults filled in and checked.
 pub struct Settings {
     pub source: SourceSpec,
     pub display: String,
     pub views: Option<PathBuf>,
     pub screen: (u32, u32),
+    /// Screens `png:DIR` keeps.
+    pub keep: usize,
     pub threads: usize,
     /// `--locate`, checked; opened into `options.locator` when the kiosk starts.
     pub locate: crate::locate::LocateMode,
@@ -108,11 +125,23 @@ impl Settings {
             k.camera_size.as_deref(),
         )?;
         source.configure(k.camera_format.as_deref(), k.rpicam_args.clone())?;
+        let dwell = k.dwell.unwrap_or(DEFAULT_DWELL);
+        if !(0.0..=MAX_DWELL).contains(&dwell) {
+            return Err(Error::usage(
+                "--dwell",
+                format!("{dwell}: must be 0 to {MAX_DWELL} seconds"),
+            ));
+        }
+        source.set_dwell(Duration::from_secs_f64(dwell));
         let smoothing = k.smoothing.unwrap_or(0.5);
         if !(smoothing > 0.0 && smoothing <= 1.0) {
             return Err(Error::usage("--smoothing", "must be in (0, 1]"));
         }
         let screen = parse_size(k.screen.as_deref().unwrap_or("800x480"))?;
+        let keep = k.keep.unwrap_or(crate::display::png::DEFAULT_KEEP);
+        if keep == 0 {
+            return Err(Error::usage("--keep", "must be at least 1"));
+        }
         let threads = k.threads.unwrap_or_else(default_threads);
         // One frame at a time on all threads measured better than frames in flight on the
         // 2-core development machine (docs/performance.md, "Threads").
@@ -132,6 +161,7 @@ impl Settings {
             display: k.display.clone().unwrap_or_else(|| "none".into()),
             views: k.views.clone(),
             screen,
+            keep,
             threads,
             options: Options {
                 frames: k.frames,
@@ -153,6 +183,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         display,
         views,
         screen: (w, h),
+        keep,
         threads,
         mut options,
         locate,
@@ -162,7 +193,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     crate::model::set_threads(threads / workers);
     let stop = stop_on_signals();
     let model = args.model.load()?;
-    let mut screen = crate::display::open(&display, w, h)?;
+    let mut screen = crate::display::open_keeping(&display, w, h, keep)?;
     if let Some(path) = views {
         screen = Box::new(ViewLog::new(screen, path)?);
     }
@@ -177,20 +208,22 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     };
     let stats = crate::kiosk::run(&model, &mut open, screen.as_mut(), &options, stop)?;
     log::info!("{}", serde_json::to_string(&stats)?);
-    eprintln!(
-        "breedcam: {} screens, {} frames captured, {} dropped as stale, {} bad frames skipped, \
-         {} driver error buffers skipped, {} frames missed by the driver, {} reopens",
-        stats.presented,
-        stats.captured,
-        stats.dropped,
-        stats.bad_frames,
-        stats.driver_errors,
-        stats.missed,
-        stats.reopened
-    );
-    eprintln!(
-        "breedcam: {threads} thread(s), {workers} worker(s): {:.2} screens/s, capture to screen p50 {:.1} ms, p90 {:.1} ms",
-        stats.screens_per_second, stats.latency_p50_ms, stats.latency_p90_ms
-    );
+    if !super::quiet() {
+        eprintln!(
+            "breedcam: {} screens, {} frames captured, {} dropped as stale, {} bad frames skipped, \
+             {} driver error buffers skipped, {} frames missed by the driver, {} reopens",
+            stats.presented,
+            stats.captured,
+            stats.dropped,
+            stats.bad_frames,
+            stats.driver_errors,
+            stats.missed,
+            stats.reopened
+        );
+        eprintln!(
+            "breedcam: {threads} thread(s), {workers} worker(s): {:.2} screens/s, capture to screen p50 {:.1} ms, p90 {:.1} ms",
+            stats.screens_per_second, stats.latency_p50_ms, stats.latency_p90_ms
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,7 @@
 //! the `WxH` sizes the flags take, checked into a [`SourceSpec`] that opens the source.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::camera::v4l2::{Camera, DEFAULT_SIZE, FORMATS};
 use crate::camera::{rpicam, Files, Format, FrameSource, Synthetic};
@@ -21,7 +22,8 @@ pub fn parse_size(size: &str) -> Result<(u32, u32), Error> {
 /// Where frames come from.
 pub enum SourceSpec {
     Synthetic,
-    Folder(PathBuf),
+    /// A folder's images, each shown for the dwell time.
+    Folder(PathBuf, Duration),
     /// A V4L2 camera (`None`: the first capture device) at about this size, in one of
     /// these formats.
     Camera(Option<PathBuf>, (u32, u32), Vec<Format>),
@@ -53,7 +55,7 @@ impl SourceSpec {
             }
             (None | Some("synthetic"), None) => SourceSpec::Synthetic,
             (Some("rpicam"), None) => SourceSpec::Rpicam(rpicam::Options::new(size.0, size.1)),
-            (Some(dir), None) => SourceSpec::Folder(dir.into()),
+            (Some(dir), None) => SourceSpec::Folder(dir.into(), Duration::ZERO),
         })
     }
 
@@ -71,6 +73,14 @@ impl SourceSpec {
         match format {
             Some(name) => self.only_format(name),
             None => Ok(()),
+        }
+    }
+
+    /// `--dwell`: how long a folder's photos stay on screen each (other sources keep their
+    /// own pace and ignore it).
+    pub fn set_dwell(&mut self, dwell: Duration) {
+        if let SourceSpec::Folder(_, d) = self {
+            *d = dwell;
         }
     }
 
@@ -97,13 +107,34 @@ impl SourceSpec {
     pub fn open(&self) -> Result<Box<dyn FrameSource>, Error> {
         Ok(match self {
             SourceSpec::Synthetic => Box::new(Synthetic::new(8, 640, 480)?),
-            SourceSpec::Folder(dir) => Box::new(Files::new(dir)?),
+            SourceSpec::Folder(dir, dwell) => {
+                if !dir.is_dir() {
+                    return Err(not_a_source(dir));
+                }
+                Box::new(Files::with_dwell(dir, *dwell)?)
+            }
             SourceSpec::Camera(dev, size, formats) => {
                 Box::new(Camera::open_as(dev.as_deref(), *size, formats)?)
             }
             SourceSpec::Rpicam(o) => Box::new(rpicam::RpiCam::open(o)?),
         })
     }
+}
+
+/// `--source` given something that is neither a keyword nor a folder.
+fn not_a_source(dir: &std::path::Path) -> Error {
+    let what = if dir.exists() {
+        "not a folder"
+    } else {
+        "no such folder"
+    };
+    Error::usage(
+        format!("--source {}", dir.display()),
+        format!(
+            "{what}; a source is `synthetic`, `camera`, `rpicam` or a folder of images \
+             (a camera device goes in --camera)"
+        ),
+    )
 }
 
 #[cfg(test)]
@@ -146,10 +177,33 @@ mod tests {
         );
         let mut folder = SourceSpec::resolve(Some("photos"), None, None).unwrap();
         assert!(folder.only_format("YUYV").is_err());
+        folder.set_dwell(Duration::from_secs(3));
+        assert!(matches!(&folder, SourceSpec::Folder(_, d) if d.as_secs() == 3));
         let mut cam = cam;
         cam.only_format("mjpeg").unwrap();
         assert!(matches!(&cam, SourceSpec::Camera(_, _, f) if f == &vec![Format::Mjpeg]));
         let e = cam.only_format("H264").unwrap_err().to_string();
         assert!(e.starts_with("--camera-format: H264: not one of"), "{e}");
+    }
+
+    #[test]
+    fn a_source_that_is_no_keyword_and_no_folder_lists_the_keywords() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("photo.jpg");
+        std::fs::write(&file, b"x").unwrap();
+        let missing = dir.path().join("synthtic");
+        for (path, what) in [(&missing, "no such folder"), (&file, "not a folder")] {
+            let spec = SourceSpec::resolve(path.to_str(), None, None).unwrap();
+            let e = spec.open().err().unwrap();
+            assert!(e.is_bad_input());
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "--source {}: {what}; a source is `synthetic`, `camera`, `rpicam` or a \
+                     folder of images (a camera device goes in --camera)",
+                    path.display()
+                )
+            );
+        }
     }
 }

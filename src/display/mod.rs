@@ -4,7 +4,7 @@
 //! | `--display` | backend |
 //! |---|---|
 //! | `fb:/dev/fbN` | [`fbdev::Framebuffer`]: the Linux framebuffer, through a shared memory map |
-//! | `png:DIR` | [`png::PngDisplay`]: each screen as a PNG file, and a views log (headless runs, tests) |
+//! | `png:DIR` | [`png::PngDisplay`]: the newest screens as PNG files (a ring of `--keep`), and a views log (tests, snapshots) |
 //! | `none` | [`none::NoDisplay`]: nowhere (benchmarks of everything but the screen) |
 
 pub mod fbdev;
@@ -43,8 +43,10 @@ pub trait Display {
 }
 
 /// Opens a backend with its argument ("" when it takes none) at `width` x `height` (a
-/// framebuffer has its own size).
-pub type Opener = fn(arg: &str, width: u32, height: u32) -> Result<Box<dyn Display>, Error>;
+/// framebuffer has its own size), keeping at most `keep` screens (a backend that writes
+/// files).
+pub type Opener =
+    fn(arg: &str, width: u32, height: u32, keep: usize) -> Result<Box<dyn Display>, Error>;
 
 /// A display backend as `--display` names it.
 pub struct Backend {
@@ -60,17 +62,24 @@ pub const BACKENDS: &[Backend] = &[
     Backend {
         name: "fb",
         arg: Some("/dev/fbN"),
-        open: |dev, _, _| Ok(Box::new(fbdev::Framebuffer::open(Path::new(dev))?)),
+        open: |dev, _, _, _| Ok(Box::new(fbdev::Framebuffer::open(Path::new(dev))?)),
     },
     Backend {
         name: "png",
         arg: Some("DIR"),
-        open: |dir, width, height| Ok(Box::new(PngDisplay::new(dir.into(), width, height)?)),
+        open: |dir, width, height, keep| {
+            Ok(Box::new(PngDisplay::with_keep(
+                dir.into(),
+                width,
+                height,
+                keep,
+            )?))
+        },
     },
     Backend {
         name: "none",
         arg: None,
-        open: |_, width, height| Ok(Box::new(NoDisplay { width, height })),
+        open: |_, width, height, _| Ok(Box::new(NoDisplay { width, height })),
     },
 ];
 
@@ -99,9 +108,19 @@ impl Backend {
 /// `width`/`height` size the drawn frames for `png` and `none`; a framebuffer has its own
 /// size.
 pub fn open(spec: &str, width: u32, height: u32) -> Result<Box<dyn Display>, Error> {
+    open_keeping(spec, width, height, png::DEFAULT_KEEP)
+}
+
+/// [`open`], keeping at most `keep` screens (`png:DIR`'s ring of files, `--keep`).
+pub fn open_keeping(
+    spec: &str,
+    width: u32,
+    height: u32,
+    keep: usize,
+) -> Result<Box<dyn Display>, Error> {
     for backend in BACKENDS {
         if let Some(arg) = backend.matches(spec) {
-            return (backend.open)(arg, width, height);
+            return (backend.open)(arg, width, height, keep);
         }
     }
     Err(Error::BadInput {

@@ -38,7 +38,18 @@ pub fn view_record(
     record.to_string()
 }
 
-pub(super) fn append_line(path: &std::path::Path, line: &str) -> Result<(), Error> {
+/// Appends a line to a views log, first moving a log that reached `cap` bytes to
+/// `<name>.1` (replacing the one before): a log never holds more than about twice the cap.
+pub(super) fn append_rotating(path: &std::path::Path, line: &str, cap: u64) -> Result<(), Error> {
+    if std::fs::metadata(path).is_ok_and(|m| m.len() >= cap) {
+        let mut old = path.as_os_str().to_owned();
+        old.push(".1");
+        std::fs::rename(path, &old).map_err(|e| Error::io(path, e))?;
+    }
+    append_line(path, line)
+}
+
+fn append_line(path: &std::path::Path, line: &str) -> Result<(), Error> {
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -56,7 +67,8 @@ pub struct ViewLog {
 }
 
 impl ViewLog {
-    /// Starts a new log at `path` (an existing file is replaced).
+    /// Starts a new log at `path` (an existing file is replaced); it is rotated to
+    /// `<path>.1` at [`VIEWS_CAP`](super::png::VIEWS_CAP).
     pub fn new(inner: Box<dyn Display>, path: PathBuf) -> Result<ViewLog, Error> {
         std::fs::write(&path, b"").map_err(|e| Error::io(&path, e))?;
         Ok(ViewLog {
@@ -90,7 +102,7 @@ impl Display for ViewLog {
         self.inner.present_view(canvas, view, picture)?;
         self.count += 1;
         let line = view_record(self.count, view, picture, self.inner.size());
-        append_line(&self.path, &line)
+        append_rotating(&self.path, &line, super::png::VIEWS_CAP)
     }
 }
 

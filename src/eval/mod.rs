@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::locate::{choose, fitted, Dog, DogBox, Locate};
 use crate::model::{Classifier, Tta};
 use crate::preprocess::{load_image, Crop};
-use crate::scores::top_k;
+use crate::scores::{best, ranked};
 use crate::Error;
 
 /// A photo and the WordNet id it shows.
@@ -303,9 +303,9 @@ pub fn evaluate(
                 l.photos_with_dog += headline.found() as usize;
             }
             let probs = headline.probs;
-            let dogs = top_k(&probs, 5, |c| labels.entries[c].is_dog);
-            let all = top_k(&probs, 5, |_| true);
-            let best = dogs.first().copied().unwrap_or(all[0]);
+            let dogs = ranked(&probs, 5, |c| labels.entries[c].is_dog);
+            let all = ranked(&probs, 5, |_| true);
+            let best = dogs.first().copied().unwrap_or_else(|| best(&probs));
             let entry = &labels.entries[best];
             let predicted = entry.wnid.clone().unwrap_or_else(|| entry.name.clone());
             let rank = |top: &[usize]| top.iter().position(|c| classes.contains(c));

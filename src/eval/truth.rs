@@ -67,6 +67,15 @@ impl<'de> Deserialize<'de> for Entries {
     }
 }
 
+/// What a list (ReaL's own `real.json`, in validation-image order) is told.
+const REAL_LIST: &str = "a JSON list, like ReaL's real.json (entry i for \
+    ILSVRC2012_val_<i+1, 8 digits>.JPEG); breedcam wants an object keyed by file name, \
+    {\"ILSVRC2012_val_00000001.JPEG\": [65], ...}; convert it for the photos in DIR with: \
+    python3 -c 'import json, os, sys; r = json.load(open(\"real.json\")); \
+    json.dump({n: l for i, l in enumerate(r) if os.path.exists(os.path.join(sys.argv[1], \
+    n := f\"ILSVRC2012_val_{i + 1:08d}.JPEG\"))}, open(\"truth.json\", \"w\"))' DIR \
+    (docs/ground-truth.md)";
+
 fn looks_like_wnid(s: &str) -> bool {
     s.len() == 9 && s.starts_with('n') && s[1..].bytes().all(|b| b.is_ascii_digit())
 }
@@ -79,8 +88,9 @@ fn key_of(k: &str) -> &str {
     k
 }
 
-/// Whether `path` is a ground-truth file (a JSON object) rather than a model's class list
-/// (text, a name or `wnid<TAB>name` a line): `eval --labels FILE` takes either.
+/// Whether `path` is a ground-truth file (JSON: an object, or a list such as ReaL's
+/// `real.json`, which [`Truth::parse`] refuses with the conversion) rather than a model's
+/// class list (text, a name or `wnid<TAB>name` a line): `eval --labels FILE` takes either.
 pub fn is_truth_file(path: &Path) -> bool {
     use std::io::Read;
     let mut head = [0u8; 256];
@@ -90,7 +100,7 @@ pub fn is_truth_file(path: &Path) -> bool {
     head[..n]
         .iter()
         .find(|b| !b.is_ascii_whitespace())
-        .is_some_and(|b| *b == b'{')
+        .is_some_and(|b| *b == b'{' || *b == b'[')
 }
 
 impl Truth {
@@ -101,15 +111,12 @@ impl Truth {
             path: path.into(),
             msg,
         };
+        if text.trim_start().starts_with('[') {
+            return Err(bad(REAL_LIST.into()));
+        }
         let Entries(raw) = serde_json::from_str(text).map_err(|e| {
-            // ReaL's own real.json is a list in validation-image order.
-            let hint = if text.trim_start().starts_with('[') {
-                " (a list like ReaL's real.json: key it by file name, see docs/ground-truth.md)"
-            } else {
-                ""
-            };
             bad(format!(
-                "not a ground-truth file (want {{\"photo.jpg\": [class, ...]}}){hint}: {e}"
+                "not a ground-truth file (want {{\"photo.jpg\": [class, ...]}}): {e}"
             ))
         })?;
         let imagenet = Labels::imagenet();

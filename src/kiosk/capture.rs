@@ -1,6 +1,9 @@
 //! The capture thread: reads the source, decodes each frame and fits it to the model's
 //! input, and puts it in the newest-frame slot, numbered. A source that fails is reported
-//! as lost and reopened every `reopen_every` until it is back.
+//! as lost and reopened every `reopen_every` until it is back. A slideshow (a folder) waits
+//! its dwell time between pictures; frames that do not decode never make it spin: a folder
+//! with none that decodes is an error after one pass, a camera sending only garbage is shown
+//! as such and read at most [`BAD_FRAME_PAUSE`] apart.
 
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
@@ -10,6 +13,24 @@ use super::slot::{Newest, Numbered, Slot};
 use crate::camera::{decode, Frame, FrameSource};
 use crate::preprocess::Preprocessor;
 use crate::Error;
+
+/// The pause after a frame that did not decode when the one before did not either: a source
+/// that hands out garbage at once (a broken camera) is not read in a busy loop.
+pub const BAD_FRAME_PAUSE: Duration = Duration::from_millis(10);
+
+/// How often `quit()` is looked at while waiting out a dwell time.
+const DWELL_POLL: Duration = Duration::from_millis(100);
+
+/// Frames in a row that did not decode, since the last that did.
+#[derive(Default)]
+struct BadRun {
+    count: u64,
+    since: Option<Instant>,
+    /// Why the last one did not decode.
+    why: String,
+    /// Whether the screen already says so.
+    shown: bool,
+}
 
 /// Opens (and later reopens) the frame source.
 pub type Open<'a> = dyn FnMut() -> Result<Box<dyn FrameSource>, Error> + Send + 'a;
@@ -32,6 +53,9 @@ impl Capture<'_, '_> {
         let mut source: Option<Box<dyn FrameSource>> = None;
         let mut first_open = true;
         let mut seq = 0u64;
+        let mut bad = BadRun::default();
+        // When a slideshow's next picture is due.
+        let mut due: Option<Instant> = None;
         while !quit() {
             let src = match source.as_mut() {
                 Some(s) => s,
@@ -50,9 +74,46 @@ impl Capture<'_, '_> {
                     }
                 },
             };
+            if let Some(at) = due {
+                let now = Instant::now();
+                if now < at {
+                    std::thread::sleep((at - now).min(DWELL_POLL));
+                    continue;
+                }
+            }
             let live = src.is_live();
             match self.next_frame(src.as_mut()) {
-                Ok(frame) => self.decode_and_put(&frame, &mut seq, live),
+                Ok(frame) => match self.decode_and_put(&frame, &mut seq, live) {
+                    Ok(()) => {
+                        bad = BadRun::default();
+                        let dwell = src.dwell();
+                        due = (!dwell.is_zero()).then(|| Instant::now() + dwell);
+                    }
+                    Err(why) => {
+                        if bad.count > 0 {
+                            std::thread::sleep(BAD_FRAME_PAUSE);
+                        }
+                        bad.count += 1;
+                        bad.why = why;
+                        let since = *bad.since.get_or_insert_with(Instant::now);
+                        if let Some(e) = src.unusable(bad.count, &bad.why) {
+                            return Err(e);
+                        }
+                        // A live source that sent nothing usable for a while: say so on
+                        // screen (once per run of bad frames) instead of a frozen picture.
+                        if live && !bad.shown && since.elapsed() >= self.reopen_every {
+                            bad.shown = true;
+                            let why = format!(
+                                "{}: {} frames in a row did not decode: {}",
+                                src.describe(),
+                                bad.count,
+                                bad.why
+                            );
+                            log::warn!("{why}");
+                            self.put(&mut seq, Slot::Lost(why), true);
+                        }
+                    }
+                },
                 Err(e) => {
                     log::warn!(
                         "frame source failed: {}; reopening every {:?}",
@@ -83,8 +144,9 @@ impl Capture<'_, '_> {
     }
 
     /// Decodes and fits a frame and puts it in the slot; a frame that does not decode is
-    /// counted and skipped.
-    fn decode_and_put(&self, frame: &Frame, seq: &mut u64, live: bool) {
+    /// counted and skipped, and why is returned. A picture from a source that is not live (a
+    /// folder's next photo) starts the smoothing over.
+    fn decode_and_put(&self, frame: &Frame, seq: &mut u64, live: bool) -> Result<(), String> {
         let captured_at = Instant::now();
         self.newest.count(|c| c.captured += 1);
         match decode(frame) {
@@ -98,12 +160,15 @@ impl Capture<'_, '_> {
                     picture,
                     fitted,
                     live,
+                    fresh: !live,
                 };
                 self.put(seq, slot, live);
+                Ok(())
             }
             Err(e) => {
                 log::debug!("skipping a bad frame: {e}");
                 self.newest.count(|c| c.bad_frames += 1);
+                Err(e.to_string())
             }
         }
     }

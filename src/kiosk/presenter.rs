@@ -183,7 +183,12 @@ impl<'a> Presenter<'a> {
                 dogs,
                 located,
                 inference_ms,
+                fresh,
             } => {
+                if fresh {
+                    self.smoother.reset();
+                    self.tracker.reset();
+                }
                 let view = match self.dogs_view(&dogs, located, inference_ms, fps) {
                     Some(view) => view,
                     None => {

@@ -26,6 +26,8 @@ pub(super) enum Slot {
         fitted: RgbImage,
         /// From a live source (which does not wait for its frames to be taken).
         live: bool,
+        /// A picture of its own (a folder's next photo): smoothing starts over at it.
+        fresh: bool,
     },
     /// The source failed or could not be reopened, and why.
     Lost(String),
@@ -144,6 +146,7 @@ mod tests {
             picture: RgbImage::new(1, 1),
             fitted: RgbImage::new(1, 1),
             live: true,
+            fresh: false,
         };
         Numbered { seq, slot }
     }

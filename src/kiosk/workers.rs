@@ -34,6 +34,8 @@ pub(super) enum Screen {
         /// its boxes only on a new run.
         located: u64,
         inference_ms: f64,
+        /// Smoothing starts over at this picture.
+        fresh: bool,
     },
     Lost(String),
 }
@@ -102,14 +104,15 @@ pub(super) fn worker(work: &Work, tx: &Sender<Done>, quit: impl Fn() -> bool) {
 
 /// Runs the model on a frame; a lost source passes through.
 fn infer(work: &Work, seq: u64, slot: Slot) -> Result<Screen, Error> {
-    let (captured_at, picture, fitted, live) = match slot {
+    let (captured_at, picture, fitted, live, fresh) = match slot {
         Slot::Lost(why) => return Ok(Screen::Lost(why)),
         Slot::Frame {
             captured_at,
             picture,
             fitted,
             live,
-        } => (captured_at, picture, fitted, live),
+            fresh,
+        } => (captured_at, picture, fitted, live, fresh),
     };
     let started = Instant::now();
     let located = match work.locator {
@@ -148,6 +151,7 @@ fn infer(work: &Work, seq: u64, slot: Slot) -> Result<Screen, Error> {
         dogs,
         located: located.run,
         inference_ms: started.elapsed().as_secs_f64() * 1e3,
+        fresh,
     })
 }
 

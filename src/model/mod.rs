@@ -63,11 +63,11 @@ impl ModelSource {
         })
     }
 
-    /// The file, or for an embedded model the committed file it was built from: the name
-    /// reports and errors use.
+    /// The file, or for an embedded model its committed name (`lite2`): the name reports
+    /// and errors use (an installed breedcam has no `models/` folder).
     pub fn path(&self) -> PathBuf {
         match self {
-            ModelSource::Embedded(m) => PathBuf::from(m.file),
+            ModelSource::Embedded(m) => PathBuf::from(m.name),
             ModelSource::File(p) => p.clone(),
         }
     }
@@ -137,7 +137,7 @@ pub struct LoadOptions {
 }
 
 pub struct Classifier {
-    /// The file, or the committed file an embedded model was built from.
+    /// The file, or an embedded model's committed name (`lite2`).
     pub path: PathBuf,
     /// Whether the model is one embedded in the binary (else it was read from `path`).
     pub embedded: bool,

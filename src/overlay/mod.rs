@@ -138,6 +138,7 @@ impl View {
         let breeds = v
             .breeds
             .iter()
+            .filter(|p| shown_percent(p.probability) >= MIN_SHOWN_PERCENT)
             .take(3)
             .map(|p| Line {
                 name: p.name.clone(),
@@ -151,6 +152,17 @@ impl View {
             dogs: vec![],
         }
     }
+}
+
+/// Breeds whose percentage, as the overlay shows it (whole percent), is below this are not
+/// listed: a row reading "0%" says nothing.
+pub const MIN_SHOWN_PERCENT: u32 = 1;
+
+/// A probability as the overlay's rows show it, in whole percent (the same rounding as the
+/// drawn label).
+pub fn shown_percent(probability: f32) -> u32 {
+    let pct = (probability * 100.0).clamp(0.0, 100.0);
+    format!("{pct:.0}").parse().unwrap_or(0)
 }
 
 /// The largest rectangle of the picture's aspect ratio that fits the screen, centred.
@@ -364,5 +376,26 @@ mod tests {
             let (_, _, w, h) = picture_rect((640, 480), screen);
             assert_eq!(scale_picture(&frame, screen).dimensions(), (w, h));
         }
+    }
+
+    #[test]
+    fn rows_that_would_read_0_percent_are_not_listed() {
+        use crate::scores::Prediction;
+        let p = |name: &str, probability: f32| Prediction {
+            index: 0,
+            name: name.into(),
+            wnid: None,
+            probability,
+        };
+        let v = Verdict {
+            is_dog: true,
+            best: p("pug", 0.9),
+            breeds: vec![p("pug", 0.9), p("boxer", 0.006), p("beagle", 0.004)],
+        };
+        let view = View::from_verdict(&v, 1.0, 1.0);
+        let names: Vec<&str> = view.breeds.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["pug", "boxer"]);
+        assert_eq!((shown_percent(0.006), shown_percent(0.004)), (1, 0));
+        assert_eq!((shown_percent(1.5), shown_percent(-1.0)), (100, 0));
     }
 }

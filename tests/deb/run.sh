@@ -55,7 +55,7 @@ cp tests/data/husky.png "$work/dog.png"
   cd "$work"
   [ "$(command -v breedcam)" = /usr/bin/breedcam ] || fail "breedcam is not /usr/bin/breedcam"
   breedcam info | tee info.txt
-  grep -q '^model     models/efficientnet_lite2_int8io.tflite (embedded, ' info.txt \
+  grep -q '^model     lite2 (embedded, ' info.txt \
     || fail "installed breedcam info: the default model is not the embedded lite2"
   breedcam classify dog.png | tee classify.txt
   grep -q '1. Eskimo dog' classify.txt || fail "installed breedcam classify: no Eskimo dog"

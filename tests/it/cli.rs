@@ -75,11 +75,12 @@ fn classify_names_the_breed_and_says_no_dog_for_cat_person_and_hot_dog() {
     let o = breedcam(&["classify", "--top", "1", path_str(&files[1])]);
     let text = stdout(&o);
     assert!(text.contains("cat.bmp: no dog (saw Egyptian cat"), "{text}");
-    assert_eq!(text.lines().count(), 2, "{text}");
+    // Its likeliest breed is below 0.05 %: no row reading 0.0 %.
+    assert_eq!(text.lines().count(), 1, "{text}");
 }
 
 #[test]
-fn a_dhole_is_a_dog_and_every_model_ranks_all_121_breeds() {
+fn a_dhole_is_a_dog_and_every_model_ranks_the_breeds_it_sees() {
     let Some(shared) = common::shared() else {
         return;
     };
@@ -115,14 +116,14 @@ fn a_dhole_is_a_dog_and_every_model_ranks_all_121_breeds() {
             .iter()
             .map(|b| b["name"].as_str().unwrap())
             .collect();
-        assert_eq!(names.len(), 121, "{model}");
-        for n in [
-            "dingo",
-            "dhole",
-            "African hunting dog",
-            "dalmatian",
-            "Chihuahua",
-        ] {
+        // Every breed the model gave anything, none at 0.
+        assert!((5..=121).contains(&names.len()), "{model}: {}", names.len());
+        let mut breeds = v["breeds"].as_array().unwrap().iter();
+        assert!(
+            breeds.all(|b| b["probability"].as_f64().unwrap() > 0.0),
+            "{model}"
+        );
+        for n in ["dingo", "dhole", "African hunting dog"] {
             assert!(names.contains(&n), "{model}: {n}");
         }
         for n in ["timber wolf", "coyote", "red fox"] {

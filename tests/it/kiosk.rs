@@ -33,6 +33,8 @@ fn run_on_photos_names_the_breeds_and_says_no_dog_for_the_cat() {
         "9",
         "--smoothing",
         "1",
+        "--dwell",
+        "0",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     // Files are shown in name order: cat, checker, dog_segmentation, dog_test_0, dog_train_0,
@@ -92,6 +94,8 @@ fn frames_in_flight_are_shown_in_capture_order() {
             threads,
             "--screen",
             "160x120",
+            "--dwell",
+            "0",
         ]);
         assert!(o.status.success(), "{}", stderr(&o));
         assert!(
@@ -384,6 +388,115 @@ impl Display for Views {
     }
 }
 
+/// `breedcam run` with a deadline: the output, or `None` if it was still running (then it
+/// is killed).
+fn run_within(args: &[&str], secs: u64) -> Option<std::process::Output> {
+    let mut child = common::breedcam_command()
+        .args(args)
+        .current_dir(common::root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    while std::time::Instant::now() < deadline {
+        if child.try_wait().unwrap().is_some() {
+            return Some(child.wait_with_output().unwrap());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    None
+}
+
+#[test]
+fn a_folder_where_nothing_decodes_ends_the_run_with_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let husky = std::fs::read(common::root().join("tests/data/husky.png")).unwrap();
+    std::fs::write(dir.path().join("a.jpg"), b"not a jpeg at all").unwrap();
+    std::fs::write(dir.path().join("b.png"), &husky[..husky.len() / 3]).unwrap();
+    std::fs::write(dir.path().join("c.bmp"), [0u8; 64]).unwrap();
+    let started = std::time::Instant::now();
+    let o = run_within(&["run", "--source", path_str(dir.path())], 60)
+        .expect("run on a folder of broken files must end, not spin");
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains(&format!(
+            "{}: none of its 3 image files decodes",
+            dir.path().display()
+        )),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_folder_is_a_slideshow_and_one_photo_is_not_smoothed_into_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let husky = image::open(common::root().join("tests/data/husky.png")).unwrap();
+    husky.save(dir.path().join("1.png")).unwrap();
+    husky.fliph().save(dir.path().join("2.png")).unwrap();
+    let views = |smoothing: &str, dwell: &str| {
+        let out = tempfile::tempdir().unwrap();
+        let display = format!("png:{}", out.path().display());
+        let started = std::time::Instant::now();
+        let o = breedcam(&[
+            "run",
+            "--source",
+            path_str(dir.path()),
+            "--display",
+            &display,
+            "--frames",
+            "2",
+            "--smoothing",
+            smoothing,
+            "--dwell",
+            dwell,
+            "--screen",
+            "160x120",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let views: Vec<serde_json::Value> = std::fs::read_to_string(out.path().join("views.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["breeds"].clone())
+            .collect();
+        (views, started.elapsed())
+    };
+    let (alone, _) = views("1", "0");
+    assert_eq!(alone.len(), 2);
+    assert_ne!(alone[0], alone[1], "the two photos must score differently");
+    // Smoothing starts over at each photo: the second screen is the second photo's own.
+    let (smoothed, slow) = views("0.5", "1.5");
+    assert_eq!(smoothed, alone);
+    // The next photo is read the dwell time after the last one was.
+    assert!(slow >= Duration::from_millis(1500), "{slow:?}");
+}
+
+/// A live source that hands out garbage at once, counting how often it is read.
+struct Garbage {
+    reads: Arc<AtomicUsize>,
+}
+
+impl FrameSource for Garbage {
+    fn next_frame(&mut self) -> Result<Frame, Error> {
+        let n = self.reads.fetch_add(1, Ordering::SeqCst);
+        Ok(Frame {
+            format: Format::Mjpeg,
+            width: 640,
+            height: 480,
+            data: (0..256).map(|i| (i * 31 + n) as u8).collect(),
+            sequence: n as u64,
+            origin: "/dev/video9".into(),
+        })
+    }
+    fn describe(&self) -> String {
+        "/dev/video9".into()
+    }
+}
+
 #[test]
 fn a_live_source_is_located_on_its_own_thread_and_its_boxes_carried() {
     let model = Classifier::load(&common::default_model(), &LoadOptions::default()).unwrap();
@@ -459,4 +572,49 @@ fn a_live_source_is_located_on_its_own_thread_and_its_boxes_carried() {
             assert!(v.dogs.is_empty() && v.breeds.len() == 3, "{v:?}");
         }
     }
+}
+
+#[test]
+fn a_camera_sending_garbage_is_shown_as_such_and_not_read_in_a_busy_loop() {
+    let model = Classifier::load(&common::default_model(), &LoadOptions::default()).unwrap();
+    let reads = Arc::new(AtomicUsize::new(0));
+    let counter = reads.clone();
+    let mut open = move || -> Result<Box<dyn FrameSource>, Error> {
+        Ok(Box::new(Garbage {
+            reads: counter.clone(),
+        }))
+    };
+    let mut display = NoDisplay {
+        width: 64,
+        height: 64,
+    };
+    let opts = Options {
+        frames: Some(1),
+        crop: Crop::Centre,
+        smoothing: 1.0,
+        reopen_every: Duration::from_millis(300),
+        workers: 1,
+        locator: None,
+        schedule: Schedule::Thread,
+    };
+    let stop = AtomicBool::new(false);
+    let started = std::time::Instant::now();
+    let stats = std::thread::scope(|s| {
+        s.spawn(|| {
+            // A safety net: the run must end by itself long before this.
+            while started.elapsed() < Duration::from_secs(10) && !stop.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            stop.store(true, Ordering::SeqCst);
+        });
+        let stats = run(&model, &mut open, &mut display, &opts, &stop);
+        stop.store(true, Ordering::SeqCst);
+        stats.unwrap()
+    });
+    // The one screen says the frames do not decode.
+    assert_eq!((stats.presented, stats.lost_screens), (1, 1), "{stats:?}");
+    assert!(started.elapsed() < Duration::from_secs(5), "{stats:?}");
+    // About 300 ms of garbage at one read per 10 ms, not a busy loop.
+    let n = reads.load(Ordering::SeqCst);
+    assert!((2..200).contains(&n), "{n} reads: {stats:?}");
 }
