@@ -15,4 +15,5 @@ mod kiosk;
 mod models;
 mod overlay;
 mod rpicam;
+mod seg_ops;
 mod segmenter;
