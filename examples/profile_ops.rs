@@ -6,7 +6,8 @@
 //! otherwise); `DUMP=1` prints the optimised graph; `DUMP_NODE=name` writes that node's
 //! output bytes to /tmp/node_$TAG.bin on the first run (for comparing two import paths);
 //! `THREADS=n` runs on tract's n-thread executor; `PER_NODE=1` times each node apart; `THRASH=1` evicts the caches
-//! between runs; `LOAD_PROBE=1` prints where `main` was loaded (tools/aarch64-cost).
+//! between runs; `LOAD_PROBE=1` prints where `main` was loaded (tools/aarch64-cost);
+//! `LOGITS=1` stops a segmenter at its class scores, as `locate::segmenter` does.
 use std::collections::HashMap;
 use std::time::Instant;
 use tract_core::internal::*;
@@ -31,7 +32,16 @@ fn profile() -> anyhow::Result<()> {
         .map(String::as_str)
         .unwrap_or("models/efficientnet_lite0_int8.tflite");
     let runs: usize = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(10);
-    let imported = breedcam::engine::import::import(&std::fs::read(path)?)?;
+    let bytes = std::fs::read(path)?;
+    let imported = match std::env::var_os("LOGITS") {
+        // A segmenter as the locate stage runs it: stopped at its class scores.
+        Some(_) => {
+            let logits = breedcam::engine::import::segmentation_logits(&bytes)?
+                .ok_or_else(|| anyhow::anyhow!("{path}: no class scores before an ARG_MAX"))?;
+            breedcam::engine::import::import_to(&bytes, Some(&[logits]))?
+        }
+        None => breedcam::engine::import::import(&bytes)?,
+    };
     let fact = imported.model.input_fact(0)?.clone();
     let model = imported.model.into_optimized()?;
     if std::env::var("DUMP").is_ok() {

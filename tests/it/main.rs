@@ -18,4 +18,5 @@ mod messages;
 mod models;
 mod overlay;
 mod rpicam;
+mod seg_ops;
 mod segmenter;

@@ -76,7 +76,9 @@ fn check_logits(name: &str) {
             sha, case.input_sha256,
             "{what}: preprocessing changed; re-run tools/make_seg_goldens.py"
         );
+        let started = std::time::Instant::now();
         let map = seg.class_map_raw(&input).unwrap();
+        let ms = started.elapsed().as_secs_f64() * 1e3;
         let want = unhex(&case.logits_xnnpack);
         let differ = map.data.iter().zip(&want).filter(|(a, b)| a != b).count();
         let worst = map
@@ -86,7 +88,7 @@ fn check_logits(name: &str) {
             .map(|(&a, &b)| (a as i32 - b as i32).abs())
             .max()
             .unwrap_or(0);
-        eprintln!("{what}: {differ} logits differ from TFLite XNNPACK's (max {worst})");
+        eprintln!("{what}: {differ} logits differ from TFLite XNNPACK's (max {worst}); {ms:.1} ms");
         assert_eq!(map.data.len(), want.len(), "{what}");
         assert_eq!(differ, 0, "{what}: not bit-identical to TFLite XNNPACK");
         assert_eq!((map.width, map.height, map.classes), (33, 33, 21));

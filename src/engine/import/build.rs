@@ -57,6 +57,17 @@ pub enum TinyOptions {
     Softmax {
         beta: f32,
     },
+    ResizeBilinear {
+        align_corners: bool,
+        half_pixel_centers: bool,
+    },
+    Concatenation {
+        axis: i32,
+        act: tflite::ActivationFunctionType,
+    },
+    ArgMax {
+        output_type: TensorType,
+    },
 }
 
 /// A one-subgraph TFLite model.
@@ -149,6 +160,42 @@ impl TinyModel {
                         &tflite::SoftmaxOptionsArgs { beta },
                     );
                     (BuiltinOptions::SoftmaxOptions, Some(o.as_union_value()))
+                }
+                TinyOptions::ResizeBilinear {
+                    align_corners,
+                    half_pixel_centers,
+                } => {
+                    let o = tflite::ResizeBilinearOptions::create(
+                        &mut fb,
+                        &tflite::ResizeBilinearOptionsArgs {
+                            align_corners,
+                            half_pixel_centers,
+                        },
+                    );
+                    (
+                        BuiltinOptions::ResizeBilinearOptions,
+                        Some(o.as_union_value()),
+                    )
+                }
+                TinyOptions::Concatenation { axis, act } => {
+                    let o = tflite::ConcatenationOptions::create(
+                        &mut fb,
+                        &tflite::ConcatenationOptionsArgs {
+                            axis,
+                            fused_activation_function: act,
+                        },
+                    );
+                    (
+                        BuiltinOptions::ConcatenationOptions,
+                        Some(o.as_union_value()),
+                    )
+                }
+                TinyOptions::ArgMax { output_type } => {
+                    let o = tflite::ArgMaxOptions::create(
+                        &mut fb,
+                        &tflite::ArgMaxOptionsArgs { output_type },
+                    );
+                    (BuiltinOptions::ArgMaxOptions, Some(o.as_union_value()))
                 }
             };
             let inputs = fb.create_vector(&op.inputs);
