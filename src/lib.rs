@@ -19,6 +19,7 @@
 //! | [`bench`] | `breedcam bench`: the kiosk's stages timed one by one |
 //! | [`stats`] | percentiles and memory figures shared by `bench` and the kiosk |
 //! | [`eval`] | accuracy on labelled photos; [`eval::truth`] ground truth from a file |
+//! | [`input`] | reading outside files: regular files only, a size cap per kind, image decoding within limits |
 //! | [`cli`] | the command line: flags, the config file as flags, one file per command |
 //! | [`error`] | the library's error type; [`error::Report`] prints one with its causes |
 
@@ -33,6 +34,7 @@ pub mod display;
 pub mod engine;
 pub mod error;
 pub mod eval;
+pub mod input;
 pub mod kiosk;
 pub mod model;
 pub mod notify;

@@ -58,7 +58,7 @@ pub fn with_file_arguments(
     let Some(path) = run.get_one::<std::path::PathBuf>("config") else {
         return Ok(argv);
     };
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::input::read_text(path, crate::input::Kind::Config)?;
     let given = |key: &str| run.value_source(key) == Some(ValueSource::CommandLine);
     for arg in arguments(path, &text)? {
         if !on_command_line(&arg.key, given) {

@@ -81,7 +81,7 @@ impl ModelSource {
     pub fn bytes(&self) -> Result<std::borrow::Cow<'static, [u8]>, Error> {
         match self {
             ModelSource::Embedded(m) => Ok(m.bytes.into()),
-            ModelSource::File(p) => Ok(std::fs::read(p).map_err(|e| Error::io(p, e))?.into()),
+            ModelSource::File(p) => Ok(crate::input::read(p, crate::input::Kind::Model)?.into()),
         }
     }
 }
@@ -175,7 +175,7 @@ fn sidecar_for(source: &ModelSource) -> Result<Option<(PathBuf, Sidecar)>, Error
             if !side.exists() {
                 return Ok(None);
             }
-            std::fs::read_to_string(&side).map_err(|e| Error::io(&side, e))?
+            crate::input::read_text(&side, crate::input::Kind::Sidecar)?
         }
     };
     let s: Sidecar = serde_json::from_str(&text).map_err(|e| Error::BadInput {
