@@ -119,6 +119,7 @@ impl Settings {
                 ),
             ));
         }
+        crate::engine::threads::check_threads(threads)?;
         Ok(Settings {
             source,
             display: k.display.clone().unwrap_or_else(|| "none".into()),
@@ -146,7 +147,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         options,
     } = Settings::from_args(&args.kiosk)?;
     let workers = options.workers;
-    crate::model::set_threads(threads / workers);
+    crate::model::set_threads(threads / workers)?;
     let stop = stop_on_signals();
     let model = args.model.load()?;
     let mut screen = crate::display::open(&display, w, h)?;

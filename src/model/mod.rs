@@ -488,15 +488,28 @@ pub fn tensor_bytes(t: &Tensor) -> Result<Vec<u8>, Error> {
 
 /// Use `n` inference threads from now on (1 = single-threaded): breedcam's pool for its own
 /// ops, tract's executor for tract's.
-pub fn set_threads(n: usize) {
+/// A thread that cannot be started is an error (never a panic); the caller checks `n`
+/// against [`threads::max_threads`] first.
+pub fn set_threads(n: usize) -> Result<(), Error> {
     steering::prepare();
-    threads::set_threads(n);
+    let failed = |e: &dyn std::fmt::Display| {
+        Error::Runtime(format!("cannot start {n} inference threads: {e}"))
+    };
+    threads::set_threads(n).map_err(|e| failed(&e))?;
     use tract_linalg::multithread::{set_default_executor, Executor};
+    // tract-linalg's own Executor::multithread panics when a thread cannot be started: the
+    // same pool, built here so that it is an error.
     set_default_executor(if n > 1 {
-        Executor::multithread(n)
+        let pool = rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("tract-default-{i}"))
+            .num_threads(n)
+            .build()
+            .map_err(|e| failed(&e))?;
+        Executor::MultiThread(Arc::new(pool))
     } else {
         Executor::SingleThread
     });
+    Ok(())
 }
 
 /// An output tensor as f32 values.
