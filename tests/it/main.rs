@@ -11,6 +11,7 @@ mod dog_set;
 mod eval_bench;
 mod golden;
 mod import;
+mod inputs;
 mod kiosk;
 mod models;
 mod overlay;
