@@ -68,6 +68,13 @@ pub fn with_file_arguments(
     Ok(argv)
 }
 
+/// The file's keys as `run`'s arguments (`--camera-size=640x480`), each checked as the
+/// command line would check it; errors name `path`. What `run --config FILE` adds to the
+/// command line (less what the command line gives), for [`crate::fuzzing::config`].
+pub fn file_arguments(path: &Path, text: &str) -> Result<Vec<String>, Error> {
+    Ok(arguments(path, text)?.into_iter().map(|a| a.flag).collect())
+}
+
 /// One key of the file as the flag it stands for.
 struct FileArgument {
     key: String,

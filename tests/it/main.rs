@@ -9,6 +9,7 @@ mod camera;
 mod cli;
 mod dog_set;
 mod eval_bench;
+mod fuzz_replay;
 mod golden;
 mod import;
 mod inputs;
