@@ -69,29 +69,8 @@ fn main() -> std::io::Result<()> {
     image_seeds()
 }
 
-fn encoded(img: &image::DynamicImage, format: image::ImageFormat) -> Vec<u8> {
-    let mut out = vec![];
-    img.write_to(&mut std::io::Cursor::new(&mut out), format)
-        .expect("encoding a seed");
-    out
-}
-
-/// `jpeg` with an EXIF block (APP1) whose only tag is Orientation = `o`.
-fn with_orientation(jpeg: &[u8], o: u16) -> Vec<u8> {
-    let mut tiff = b"II*\x00\x08\x00\x00\x00\x01\x00\x12\x01\x03\x00\x01\x00\x00\x00".to_vec();
-    tiff.extend_from_slice(&o.to_le_bytes());
-    tiff.extend_from_slice(&[0; 6]);
-    let mut app1 = b"Exif\x00\x00".to_vec();
-    app1.extend_from_slice(&tiff);
-    let mut out = jpeg[..2].to_vec();
-    out.extend_from_slice(&[0xFF, 0xE1]);
-    out.extend_from_slice(&(app1.len() as u16 + 2).to_be_bytes());
-    out.extend_from_slice(&app1);
-    out.extend_from_slice(&jpeg[2..]);
-    out
-}
-
 fn image_seeds() -> std::io::Result<()> {
+    use breedcam::input::testing::{encode as encoded, with_orientation};
     use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/image");
     std::fs::create_dir_all(&dir)?;

@@ -94,41 +94,14 @@ pub fn decode(bytes: &[u8]) -> Result<RgbImage, String> {
 mod tests {
     use super::*;
 
-    fn crc32(bytes: &[u8]) -> u32 {
-        let mut c = !0u32;
-        for &b in bytes {
-            c ^= b as u32;
-            for _ in 0..8 {
-                c = if c & 1 != 0 {
-                    0xEDB8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-            }
-        }
-        !c
-    }
-
-    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        let start = out.len();
-        out.extend_from_slice(kind);
-        out.extend_from_slice(data);
-        let crc = crc32(&out[start..]);
-        out.extend_from_slice(&crc.to_be_bytes());
-    }
+    use crate::input::testing::{encode, png_chunk, png_header, with_orientation};
 
     /// A PNG that says it is `w`x`h` RGB, with a few bytes of (all zero) picture data.
     fn png_claiming(w: u32, h: u32) -> Vec<u8> {
-        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-        let mut ihdr = vec![];
-        ihdr.extend_from_slice(&w.to_be_bytes());
-        ihdr.extend_from_slice(&h.to_be_bytes());
-        ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-        chunk(&mut png, b"IHDR", &ihdr);
+        let mut png = png_header(w, h, 2);
         // zlib: a fixed-Huffman block of literal zeros (not final).
-        chunk(&mut png, b"IDAT", &[0x78, 0x01, 0x62, 0x00, 0x02, 0x00]);
-        chunk(&mut png, b"IEND", &[]);
+        png_chunk(&mut png, b"IDAT", &[0x78, 0x01, 0x62, 0x00, 0x02, 0x00]);
+        png_chunk(&mut png, b"IEND", &[]);
         png
     }
 
@@ -146,29 +119,7 @@ mod tests {
     }
 
     fn jpeg(img: &RgbImage) -> Vec<u8> {
-        let mut out = vec![];
-        img.write_to(&mut Cursor::new(&mut out), ImageFormat::Jpeg)
-            .unwrap();
-        out
-    }
-
-    /// `jpeg` with an EXIF block (APP1) whose only tag is Orientation = `o`.
-    fn with_orientation(jpeg: &[u8], o: u16) -> Vec<u8> {
-        let mut tiff = b"II*\x00\x08\x00\x00\x00".to_vec();
-        tiff.extend_from_slice(&1u16.to_le_bytes()); // one entry
-        tiff.extend_from_slice(&0x0112u16.to_le_bytes()); // Orientation
-        tiff.extend_from_slice(&3u16.to_le_bytes()); // SHORT
-        tiff.extend_from_slice(&1u32.to_le_bytes());
-        tiff.extend_from_slice(&o.to_le_bytes());
-        tiff.extend_from_slice(&[0, 0, 0, 0, 0, 0]); // padding, no next IFD
-        let mut app1 = b"Exif\x00\x00".to_vec();
-        app1.extend_from_slice(&tiff);
-        let mut out = jpeg[..2].to_vec();
-        out.extend_from_slice(&[0xFF, 0xE1]);
-        out.extend_from_slice(&(app1.len() as u16 + 2).to_be_bytes());
-        out.extend_from_slice(&app1);
-        out.extend_from_slice(&jpeg[2..]);
-        out
+        encode(&DynamicImage::ImageRgb8(img.clone()), ImageFormat::Jpeg)
     }
 
     #[test]

@@ -65,13 +65,7 @@ mod tests {
     fn jpeg() -> Vec<u8> {
         let img =
             image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 4, y as u8 * 5, 90]));
-        let mut out = vec![];
-        img.write_to(
-            &mut std::io::Cursor::new(&mut out),
-            image::ImageFormat::Jpeg,
-        )
-        .unwrap();
-        out
+        crate::input::testing::encode(&img.into(), image::ImageFormat::Jpeg)
     }
 
     #[test]

@@ -13,6 +13,7 @@
 
 pub mod image;
 mod jpeg_end;
+pub mod testing;
 
 use std::fs::File;
 use std::io::Read;

@@ -8,6 +8,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use breedcam::input::testing::{encode, png_chunk, png_header, with_orientation};
+
 use crate::common::{self, path_str};
 
 struct Ran {
@@ -146,21 +148,6 @@ fn a_sparse_gigabyte_image_is_refused_by_its_size_without_reading_it() {
     );
 }
 
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut c = !0u32;
-    for &b in bytes {
-        c ^= b as u32;
-        for _ in 0..8 {
-            c = if c & 1 != 0 {
-                0xEDB8_8320 ^ (c >> 1)
-            } else {
-                c >> 1
-            };
-        }
-    }
-    !c
-}
-
 /// A real decompression bomb: an 8-bit grey PNG of `side`x`side` black pixels, its zlib
 /// stream written by hand (fixed Huffman codes: one literal 0, then copies of 258 bytes
 /// at distance 1), so ~13 bits per 258 pixels.
@@ -185,20 +172,9 @@ fn bomb_png(side: u32) -> Vec<u8> {
     z.extend_from_slice(&bits.finish());
     let b = (raw_len % 65521) as u32; // Adler-32 of zeros: a = 1, b = n
     z.extend_from_slice(&((b << 16) | 1).to_be_bytes());
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut chunk = |kind: &[u8; 4], data: &[u8]| {
-        png.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        let mut body = kind.to_vec();
-        body.extend_from_slice(data);
-        png.extend_from_slice(&body);
-        png.extend_from_slice(&crc32(&body).to_be_bytes());
-    };
-    let mut ihdr = side.to_be_bytes().to_vec();
-    ihdr.extend_from_slice(&side.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
-    chunk(b"IHDR", &ihdr);
-    chunk(b"IDAT", &z);
-    chunk(b"IEND", &[]);
+    let mut png = png_header(side, side, 0);
+    png_chunk(&mut png, b"IDAT", &z);
+    png_chunk(&mut png, b"IEND", &[]);
     png
 }
 
@@ -248,18 +224,13 @@ fn a_decompression_bomb_is_refused_before_it_allocates() {
     );
 }
 
+fn husky() -> image::DynamicImage {
+    image::open(common::root().join("tests/data/husky.png")).unwrap()
+}
+
 /// husky.png as a JPEG, whole.
 fn husky_jpeg() -> Vec<u8> {
-    let img = image::open(common::root().join("tests/data/husky.png"))
-        .unwrap()
-        .into_rgb8();
-    let mut out = vec![];
-    img.write_to(
-        &mut std::io::Cursor::new(&mut out),
-        image::ImageFormat::Jpeg,
-    )
-    .unwrap();
-    out
+    encode(&husky(), image::ImageFormat::Jpeg)
 }
 
 #[test]
@@ -306,25 +277,6 @@ fn eval_walks_a_symlink_loop_once_and_counts_each_photo_once() {
     assert_eq!(j["reports"][0]["dogs"]["n"], 1);
 }
 
-/// `jpeg` with an EXIF block (APP1) whose only tag is Orientation = `o`.
-fn with_orientation(jpeg: &[u8], o: u16) -> Vec<u8> {
-    let mut tiff = b"II*\x00\x08\x00\x00\x00".to_vec();
-    tiff.extend_from_slice(&1u16.to_le_bytes());
-    tiff.extend_from_slice(&0x0112u16.to_le_bytes());
-    tiff.extend_from_slice(&3u16.to_le_bytes());
-    tiff.extend_from_slice(&1u32.to_le_bytes());
-    tiff.extend_from_slice(&o.to_le_bytes());
-    tiff.extend_from_slice(&[0; 6]);
-    let mut app1 = b"Exif\x00\x00".to_vec();
-    app1.extend_from_slice(&tiff);
-    let mut out = jpeg[..2].to_vec();
-    out.extend_from_slice(&[0xFF, 0xE1]);
-    out.extend_from_slice(&(app1.len() as u16 + 2).to_be_bytes());
-    out.extend_from_slice(&app1);
-    out.extend_from_slice(&jpeg[2..]);
-    out
-}
-
 fn best(r: &Ran) -> (String, f64) {
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let j: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
@@ -337,25 +289,14 @@ fn best(r: &Ran) -> (String, f64) {
 #[test]
 fn a_turned_photo_with_its_exif_orientation_classifies_as_the_upright_one() {
     let dir = tempfile::tempdir().unwrap();
-    let husky = image::open(common::root().join("tests/data/husky.png"))
-        .unwrap()
-        .into_rgb8();
-    let jpeg = |img: &image::RgbImage| {
-        let mut out = vec![];
-        img.write_to(
-            &mut std::io::Cursor::new(&mut out),
-            image::ImageFormat::Jpeg,
-        )
-        .unwrap();
-        out
-    };
+    let jpeg = |img: image::RgbImage| encode(&img.into(), image::ImageFormat::Jpeg);
     let (upright, turned): (PathBuf, PathBuf) = (
         dir.path().join("upright.png"),
         dir.path().join("turned.jpg"),
     );
     // Stored as a phone held sideways stores it (turned a quarter anticlockwise), tagged
     // "turn 90 degrees clockwise to show" (orientation 6).
-    let stored = jpeg(&image::imageops::rotate270(&husky));
+    let stored = jpeg(image::imageops::rotate270(&husky().into_rgb8()));
     std::fs::write(&turned, with_orientation(&stored, 6)).unwrap();
     // The same pixels turned upright here, saved losslessly.
     let decoded = image::load_from_memory(&stored).unwrap().into_rgb8();
