@@ -59,16 +59,16 @@ fn benches(c: &mut Criterion) {
         let p = m.preprocessor(Crop::Centre).expect("preprocessor");
         let t = p.prepare(&img).unwrap();
         let name = path.file_stem().unwrap_or_default().to_string_lossy();
-        set_threads(1);
+        set_threads(1).unwrap();
         g.bench_function(format!("{name} (1 thread)"), |b| {
             b.iter(|| m.run_raw(t.clone()).unwrap())
         });
         if i == 0 {
-            set_threads(2);
+            set_threads(2).unwrap();
             g.bench_function(format!("{name} (2 threads)"), |b| {
                 b.iter(|| m.run_raw(t.clone()).unwrap())
             });
-            set_threads(1);
+            set_threads(1).unwrap();
         }
     }
     g.finish();

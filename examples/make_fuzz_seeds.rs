@@ -1,5 +1,8 @@
-//! Writes the fuzzer's seed corpus (fuzz/seeds/import/): small TFLite files made by
-//! breedcam's own builder, one per op family the importer handles, plus a few broken ones.
+//! Writes the fuzzers' seed corpora: fuzz/seeds/import/, small TFLite files made by
+//! breedcam's own builder, one per op family the importer handles, plus a few broken ones;
+//! fuzz/seeds/image/, tiny JPEG, PNG and BMP files (grey, RGB, 16-bit RGBA, an EXIF-turned
+//! JPEG, a truncated one, a PNG whose header claims 23000x23000). The config and
+//! ground-truth seeds (fuzz/seeds/config/, fuzz/seeds/truth/) are written by hand.
 //!
 //!   cargo run --example make_fuzz_seeds
 
@@ -61,6 +64,43 @@ fn main() -> std::io::Result<()> {
     seeds.push(("dequantize", float));
     for (name, model) in &seeds {
         std::fs::write(dir.join(format!("{name}.tflite")), model.to_bytes())?;
+    }
+    println!("wrote {} seeds to {}", seeds.len(), dir.display());
+    image_seeds()
+}
+
+fn image_seeds() -> std::io::Result<()> {
+    use breedcam::input::testing::{encode as encoded, with_orientation};
+    use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/image");
+    std::fs::create_dir_all(&dir)?;
+    let rgb = DynamicImage::ImageRgb8(RgbImage::from_fn(24, 16, |x, y| {
+        Rgb([x as u8 * 10, y as u8 * 15, 128])
+    }));
+    let jpeg = encoded(&rgb, ImageFormat::Jpeg);
+    let mut header = encoded(&DynamicImage::new_rgb8(1, 1), ImageFormat::Png);
+    // IHDR's width and height (bytes 16..24) to 23000; its CRC is then wrong, which the
+    // fuzzer soon learns to fix.
+    header[16..24].copy_from_slice(&[0, 0, 0x59, 0xD8, 0, 0, 0x59, 0xD8]);
+    let seeds: Vec<(&str, Vec<u8>)> = vec![
+        ("rgb.jpg", jpeg.clone()),
+        ("grey.jpg", encoded(&rgb.grayscale(), ImageFormat::Jpeg)),
+        ("exif_turned.jpg", with_orientation(&jpeg, 6)),
+        ("truncated.jpg", jpeg[..jpeg.len() / 2].to_vec()),
+        ("rgb.png", encoded(&rgb, ImageFormat::Png)),
+        ("grey.png", encoded(&rgb.grayscale(), ImageFormat::Png)),
+        (
+            "rgba16.png",
+            encoded(
+                &DynamicImage::ImageRgba16(rgb.to_rgba16()),
+                ImageFormat::Png,
+            ),
+        ),
+        ("claims_23000.png", header),
+        ("rgb.bmp", encoded(&rgb, ImageFormat::Bmp)),
+    ];
+    for (name, bytes) in &seeds {
+        std::fs::write(dir.join(name), bytes)?;
     }
     println!("wrote {} seeds to {}", seeds.len(), dir.display());
     Ok(())

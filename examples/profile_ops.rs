@@ -19,7 +19,7 @@ fn main() -> anyhow::Result<()> {
         eprintln!("load probe: profile_ops::main at {:#x}", f as usize);
     }
     if let Some(n) = std::env::var("THREADS").ok().and_then(|v| v.parse().ok()) {
-        breedcam::model::set_threads(n);
+        breedcam::model::set_threads(n)?;
     }
     // As breedcam runs a plan: with the inference threads awake.
     breedcam::engine::threads::inference(profile)

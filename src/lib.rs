@@ -20,7 +20,9 @@
 //! | [`bench`] | `breedcam bench`: the kiosk's stages timed one by one |
 //! | [`stats`] | percentiles and memory figures shared by `bench` and the kiosk |
 //! | [`eval`] | accuracy on labelled photos; [`eval::truth`] ground truth from a file |
+//! | [`input`] | reading outside files: regular files only, a size cap per kind, image decoding within limits |
 //! | [`cli`] | the command line: flags, the config file as flags, one file per command |
+//! | [`fuzzing`] | the fuzz targets' entry points (image, config file, ground truth) |
 //! | [`error`] | the library's error type; [`error::Report`] prints one with its causes |
 
 // Every unsafe block says why it is sound (`// SAFETY:`), every unsafe fn when it may be
@@ -34,6 +36,8 @@ pub mod display;
 pub mod engine;
 pub mod error;
 pub mod eval;
+pub mod fuzzing;
+pub mod input;
 pub mod kiosk;
 pub mod locate;
 pub mod model;

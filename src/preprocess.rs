@@ -35,25 +35,20 @@ pub enum Crop {
     None,
 }
 
-/// Decodes an image file to RGB8. Errors name the file and the cause.
+/// Reads and decodes an image file to RGB8 ([`crate::input::read`] with its size cap, then
+/// [`decode_image`]). Errors name the file and the cause.
 pub fn load_image(path: &Path) -> Result<RgbImage, Error> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = crate::input::read(path, crate::input::Kind::Image)?;
     decode_image(&bytes).map_err(|msg| Error::BadInput {
         path: path.into(),
         msg,
     })
 }
 
-/// Decodes image bytes (JPEG, PNG, BMP) to RGB8.
+/// Decodes image bytes (JPEG, PNG, BMP) to RGB8 within limits, turned by its EXIF
+/// orientation ([`crate::input::image::decode`]).
 pub fn decode_image(bytes: &[u8]) -> Result<RgbImage, String> {
-    let format =
-        image::guess_format(bytes).map_err(|_| "not a JPEG, PNG or BMP image".to_string())?;
-    let img = image::load_from_memory_with_format(bytes, format)
-        .map_err(|e| format!("cannot decode {format:?} image: {e}"))?;
-    if img.width() == 0 || img.height() == 0 {
-        return Err("image is empty".into());
-    }
-    Ok(img.to_rgb8())
+    crate::input::image::decode(bytes)
 }
 
 enum Table {

@@ -60,7 +60,7 @@ impl FrameSource for Files {
     fn next_frame(&mut self) -> Result<Frame, Error> {
         let p = &self.files[self.sequence as usize % self.files.len()];
         self.sequence += 1;
-        let data = std::fs::read(p).map_err(|e| Error::io(p, e))?;
+        let data = crate::input::read(p, crate::input::Kind::Image)?;
         Ok(Frame {
             format: Format::File,
             width: 0,

@@ -75,6 +75,7 @@ impl Settings {
         if args.frames == 0 || args.threads == 0 {
             return Err(Error::usage("bench", "at least one frame and one thread"));
         }
+        crate::engine::threads::check_threads(args.threads)?;
         Ok(Settings {
             source,
             screen,
@@ -93,7 +94,7 @@ impl Settings {
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let settings = Settings::from_args(args)?;
     if settings.options.threads > 1 {
-        crate::model::set_threads(settings.options.threads);
+        crate::model::set_threads(settings.options.threads)?;
     }
     let mut src = settings.source.open()?;
     let model = args.model.load()?;

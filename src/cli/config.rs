@@ -63,7 +63,7 @@ pub fn with_file_arguments(
     let Some(path) = run.get_one::<std::path::PathBuf>("config") else {
         return Ok(argv);
     };
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::input::read_text(path, crate::input::Kind::Config)?;
     let given = |key: &str| run.value_source(key) == Some(ValueSource::CommandLine);
     for arg in arguments(path, &text)? {
         if !on_command_line(&arg.key, given) {
@@ -71,6 +71,13 @@ pub fn with_file_arguments(
         }
     }
     Ok(argv)
+}
+
+/// The file's keys as `run`'s arguments (`--camera-size=640x480`), each checked as the
+/// command line would check it; errors name `path`. What `run --config FILE` adds to the
+/// command line (less what the command line gives), for [`crate::fuzzing::config`].
+pub fn file_arguments(path: &Path, text: &str) -> Result<Vec<String>, Error> {
+    Ok(arguments(path, text)?.into_iter().map(|a| a.flag).collect())
 }
 
 /// One key of the file as the flag it stands for.

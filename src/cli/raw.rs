@@ -52,8 +52,8 @@ pub fn tensor(args: &TensorArgs) -> anyhow::Result<ExitCode> {
 
 pub fn run_raw(args: &RunRawArgs) -> anyhow::Result<ExitCode> {
     let c = args.model.load()?;
-    let bytes =
-        std::fs::read(&args.input).with_context(|| format!("reading {}", args.input.display()))?;
+    // A raw input tensor: image-sized, under the same checks and cap as an image file.
+    let bytes = crate::input::read(&args.input, crate::input::Kind::Image)?;
     let t = c.tensor_from_bytes(&bytes).map_err(|msg| Error::BadInput {
         path: args.input.clone(),
         msg,

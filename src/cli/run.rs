@@ -154,6 +154,7 @@ impl Settings {
                 ),
             ));
         }
+        crate::engine::threads::check_threads(threads)?;
         let locate = crate::locate::LocateMode::parse(k.locate.as_deref())?;
         Ok(Settings {
             locate,
@@ -190,7 +191,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     } = Settings::from_args(&args.kiosk)?;
     options.locator = locate.open()?.map(std::sync::Arc::from);
     let workers = options.workers;
-    crate::model::set_threads(threads / workers);
+    crate::model::set_threads(threads / workers)?;
     let stop = stop_on_signals();
     let model = args.model.load()?;
     let mut screen = crate::display::open_keeping(&display, w, h, keep)?;

@@ -61,9 +61,13 @@ fn wnid_prefix(name: &str) -> Option<&str> {
 
 const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "bmp"];
 
-/// Every image file under `dir` (JPEG, PNG, BMP by extension), sorted.
+/// Every image file under `dir` (JPEG, PNG, BMP by extension), sorted. A symlinked folder
+/// is walked once (by its canonical path), so a link loop ends; a file reached by several
+/// paths (links) is listed once, under the first of them in sorted order.
 pub fn images(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let canonical = |p: &Path| std::fs::canonicalize(p).map_err(|e| Error::io(p, e));
     let mut found = vec![];
+    let mut seen_dirs = std::collections::HashSet::from([canonical(dir)?]);
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         let entries = std::fs::read_dir(&d).map_err(|e| Error::io(&d, e))?;
@@ -71,7 +75,9 @@ pub fn images(dir: &Path) -> Result<Vec<PathBuf>, Error> {
             let entry = entry.map_err(|e| Error::io(&d, e))?;
             let path = entry.path();
             if path.is_dir() {
-                stack.push(path);
+                if seen_dirs.insert(canonical(&path)?) {
+                    stack.push(path);
+                }
                 continue;
             }
             let ext = path
@@ -84,6 +90,9 @@ pub fn images(dir: &Path) -> Result<Vec<PathBuf>, Error> {
         }
     }
     found.sort();
+    let mut seen_files = std::collections::HashSet::new();
+    // A dangling link stays (it is reported as unreadable, like any file that cannot be read).
+    found.retain(|p| seen_files.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
     Ok(found)
 }
 

@@ -92,13 +92,9 @@ fn key_of(k: &str) -> &str {
 /// `real.json`, which [`Truth::parse`] refuses with the conversion) rather than a model's
 /// class list (text, a name or `wnid<TAB>name` a line): `eval --labels FILE` takes either.
 pub fn is_truth_file(path: &Path) -> bool {
-    use std::io::Read;
-    let mut head = [0u8; 256];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut head))
-        .unwrap_or(0);
-    head[..n]
-        .iter()
+    // Opened without blocking: a FIFO is not a truth file (and is refused when read).
+    let head = crate::input::head(path, crate::input::Kind::Truth, 256).unwrap_or_default();
+    head.iter()
         .find(|b| !b.is_ascii_whitespace())
         .is_some_and(|b| *b == b'{' || *b == b'[')
 }
@@ -164,7 +160,7 @@ impl Truth {
     }
 
     pub fn load(path: &Path) -> Result<Truth, Error> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = crate::input::read_text(path, crate::input::Kind::Truth)?;
         Truth::parse(path, &text)
     }
 

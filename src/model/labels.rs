@@ -134,7 +134,7 @@ impl Labels {
     }
 
     pub fn load(path: &Path) -> Result<Labels, Error> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = crate::input::read_text(path, crate::input::Kind::Labels)?;
         let labels = Labels::parse(&text);
         if labels.entries.is_empty() {
             return Err(Error::BadInput {

@@ -80,7 +80,7 @@ impl ModelSource {
     pub fn bytes(&self) -> Result<std::borrow::Cow<'static, [u8]>, Error> {
         match self {
             ModelSource::Embedded(m) => Ok(m.bytes.into()),
-            ModelSource::File(p) => Ok(std::fs::read(p).map_err(|e| Error::io(p, e))?.into()),
+            ModelSource::File(p) => Ok(crate::input::read(p, crate::input::Kind::Model)?.into()),
         }
     }
 }
@@ -174,7 +174,7 @@ fn sidecar_for(source: &ModelSource) -> Result<Option<(PathBuf, Sidecar)>, Error
             if !side.exists() {
                 return Ok(None);
             }
-            std::fs::read_to_string(&side).map_err(|e| Error::io(&side, e))?
+            crate::input::read_text(&side, crate::input::Kind::Sidecar)?
         }
     };
     let s: Sidecar = serde_json::from_str(&text).map_err(|e| Error::BadInput {
@@ -487,15 +487,28 @@ pub fn tensor_bytes(t: &Tensor) -> Result<Vec<u8>, Error> {
 
 /// Use `n` inference threads from now on (1 = single-threaded): breedcam's pool for its own
 /// ops, tract's executor for tract's.
-pub fn set_threads(n: usize) {
+/// A thread that cannot be started is an error (never a panic); the caller checks `n`
+/// against [`threads::max_threads`] first.
+pub fn set_threads(n: usize) -> Result<(), Error> {
     steering::prepare();
-    threads::set_threads(n);
+    let failed = |e: &dyn std::fmt::Display| {
+        Error::Runtime(format!("cannot start {n} inference threads: {e}"))
+    };
+    threads::set_threads(n).map_err(|e| failed(&e))?;
     use tract_linalg::multithread::{set_default_executor, Executor};
+    // tract-linalg's own Executor::multithread panics when a thread cannot be started: the
+    // same pool, built here so that it is an error.
     set_default_executor(if n > 1 {
-        Executor::multithread(n)
+        let pool = rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("tract-default-{i}"))
+            .num_threads(n)
+            .build()
+            .map_err(|e| failed(&e))?;
+        Executor::MultiThread(Arc::new(pool))
     } else {
         Executor::SingleThread
     });
+    Ok(())
 }
 
 /// An output tensor as f32 values.

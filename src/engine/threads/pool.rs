@@ -94,7 +94,15 @@ thread_local! {
 }
 
 impl Pool {
+    /// A pool of `threads` (the caller and `threads - 1` helpers); panics if a helper cannot
+    /// be started: for tests and examples. The program uses [`Pool::try_new`].
     pub fn new(threads: usize) -> Pool {
+        Pool::try_new(threads).expect("starting an inference thread")
+    }
+
+    /// A pool of `threads` (the caller and `threads - 1` helpers), or the system's error when
+    /// a helper cannot be started (the helpers already started are stopped).
+    pub fn try_new(threads: usize) -> std::io::Result<Pool> {
         let pin = std::env::var("BREEDCAM_PIN_THREADS").map_or(true, |v| v != "0");
         let placement = pin
             .then(|| Placement::of(&affinity::allowed(), threads))
@@ -115,27 +123,27 @@ impl Pool {
             active: AtomicUsize::new(0),
             busy: AtomicBool::new(false),
         });
-        let helpers = (1..threads.max(1))
-            .map(|i| {
-                let s = shared.clone();
-                let cpu = placement.as_ref().map(|p| p.helpers[i - 1]);
-                std::thread::Builder::new()
-                    .name(format!("breedcam-infer-{i}"))
-                    .spawn(move || {
-                        if let Some(cpu) = cpu {
-                            affinity::set(&[cpu]);
-                        }
-                        helper(&s, i)
-                    })
-                    .expect("spawning an inference thread")
-            })
-            .collect();
-        Pool {
+        let mut pool = Pool {
             shared,
             threads: threads.max(1),
-            helpers,
+            helpers: vec![],
             placement,
+        };
+        for i in 1..threads.max(1) {
+            let s = pool.shared.clone();
+            let cpu = pool.placement.as_ref().map(|p| p.helpers[i - 1]);
+            let helper = std::thread::Builder::new()
+                .name(format!("breedcam-infer-{i}"))
+                .spawn(move || {
+                    if let Some(cpu) = cpu {
+                        affinity::set(&[cpu]);
+                    }
+                    helper(&s, i)
+                });
+            // On an error, dropping `pool` stops and joins the helpers started so far.
+            pool.helpers.push(helper?);
         }
+        Ok(pool)
     }
 
     pub fn threads(&self) -> usize {
@@ -284,12 +292,17 @@ fn helper(s: &Shared, me: usize) {
 
 static POOL: Mutex<Option<Arc<Pool>>> = Mutex::new(None);
 
-/// Uses `n` inference threads from now on (1: none besides the caller).
-pub fn set_threads(n: usize) {
+/// Uses `n` inference threads from now on (1: none besides the caller); the system's error
+/// if a thread cannot be started (the previous pool then stays).
+pub fn set_threads(n: usize) -> std::io::Result<()> {
     let mut p = POOL.lock().unwrap();
     if p.as_ref().map(|p| p.threads()) != Some(n.max(1)) {
-        *p = (n > 1).then(|| Arc::new(Pool::new(n)));
+        *p = match n > 1 {
+            true => Some(Arc::new(Pool::try_new(n)?)),
+            false => None,
+        };
     }
+    Ok(())
 }
 
 thread_local! {

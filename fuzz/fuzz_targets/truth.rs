@@ -1,0 +1,10 @@
+//! An `eval` ground-truth file's bytes through parsing and the class checks
+//! (`breedcam::fuzzing::truth`, which tests/it/fuzz_replay.rs replays on the seeds and
+//! findings). Any panic, abort, timeout or out-of-memory is a finding.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = breedcam::fuzzing::truth(data);
+});
