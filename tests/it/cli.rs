@@ -304,7 +304,7 @@ fn a_truncated_jpeg() {
     let cut = dir.path().join("cut.jpg");
     std::fs::write(&cut, &bytes[..600]).unwrap();
     let o = breedcam(&["classify", path_str(&cut)]);
-    assert_bad_input(&o, "cut.jpg", "cannot decode");
+    assert_bad_input(&o, "cut.jpg", "the file is truncated");
 }
 
 #[test]

@@ -282,7 +282,7 @@ fn config_file_keys_are_the_flags_and_flags_win() {
 fn run_views(args: &[&str]) -> Vec<serde_json::Value> {
     let out = tempfile::tempdir().unwrap();
     let display = format!("png:{}", out.path().display());
-    let mut all = vec!["run", "--display", &display, "--smoothing", "1"];
+    let mut all = vec!["run", "--display", &display, "--smoothing", "1", "--dwell", "0"];
     all.extend_from_slice(args);
     let o = breedcam(&all);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -321,8 +321,8 @@ fn run_boxes_both_dogs_of_pets_and_locate_off_shows_none() {
         // The list under the picture is the headline (first) dog's.
         assert_eq!(v["breeds"][0][0], dogs[0]["breed"], "{v}");
     }
-    // The same dog keeps its id (its colour) from screen to screen.
-    assert_eq!(views[0]["dogs"][0]["id"], views[1]["dogs"][0]["id"]);
+    // (Each of a folder's photos starts afresh, the same photo shown again too: the dogs'
+    // ids carried from screen to screen are checked on a live source below.)
     // --locate off: the centre crop, no boxes.
     let off = run_views(&["--source", src, "--frames", "1", "--locate", "off"]);
     assert!(off[0].get("dogs").is_none(), "{}", off[0]);

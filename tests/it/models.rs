@@ -100,8 +100,8 @@ fn model_names_pick_committed_files_and_paths_still_work() {
     assert!(o.status.success(), "{}", stderr(&o));
     let t = stdout(&o);
     assert!(
-        t.lines().any(|l| l == "lite0")
-            && t.lines().any(|l| l == "lite0-seed")
+        t.lines().any(|l| l.starts_with("lite0 (locate "))
+            && t.lines().any(|l| l.starts_with("lite0-seed (locate "))
             && !t.contains("models/")
             && t.contains("agreement: same top-1 breed on 1 of 1 photos"),
         "{t}"
