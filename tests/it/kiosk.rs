@@ -282,7 +282,15 @@ fn config_file_keys_are_the_flags_and_flags_win() {
 fn run_views(args: &[&str]) -> Vec<serde_json::Value> {
     let out = tempfile::tempdir().unwrap();
     let display = format!("png:{}", out.path().display());
-    let mut all = vec!["run", "--display", &display, "--smoothing", "1", "--dwell", "0"];
+    let mut all = vec![
+        "run",
+        "--display",
+        &display,
+        "--smoothing",
+        "1",
+        "--dwell",
+        "0",
+    ];
     all.extend_from_slice(args);
     let o = breedcam(&all);
     assert!(o.status.success(), "{}", stderr(&o));
