@@ -98,7 +98,7 @@ depmod -b "$ROOT" "$KVER"
 PHOTOS=("$REPO/tests/data/husky.png")
 for p in dog_test_0.bmp cat.bmp; do [[ -f $SHARED/data/photos/$p ]] && PHOTOS+=("$SHARED/data/photos/$p"); done
 "$PY" "$HERE/check.py" photos "$ROOT/photos" "$RES/photos" "${PHOTOS[@]}"
-"$HOSTBIN" classify --model models/efficientnet_lite0_int8io.tflite --json "$RES"/photos/*.png \
+"$HOSTBIN" classify --model models/efficientnet_lite0_int8io.tflite --locate off --json "$RES"/photos/*.png \
   > "$RES/classify.jsonl"
 
 # Few frames: the aarch64 guest runs ~25x slower than a native core.
