@@ -67,7 +67,7 @@ fn check_logits(name: &str) {
     assert_eq!(seg.input_size(), (513, 513));
     let cases = photos(&f);
     assert!(!cases.is_empty());
-    for (case, photo) in cases {
+    for (i, (case, photo)) in cases.into_iter().enumerate() {
         let what = format!("{name} on {}", case.photo);
         let frame = load_image(&photo).unwrap();
         let input = seg.input_bytes(&frame).unwrap();
@@ -92,8 +92,11 @@ fn check_logits(name: &str) {
         assert_eq!(map.data.len(), want.len(), "{what}");
         assert_eq!(differ, 0, "{what}: not bit-identical to TFLite XNNPACK");
         assert_eq!((map.width, map.height, map.classes), (33, 33, 21));
-        // The frame path is the raw path on the same bytes.
-        assert!(seg.class_map(&frame).unwrap() == map, "{what}");
+        // The frame path is the raw path on the same bytes (checked on the first photo only:
+        // a second segmenter run per photo doubled this test's time under qemu).
+        if i == 0 {
+            assert!(seg.class_map(&frame).unwrap() == map, "{what}");
+        }
     }
 }
 
