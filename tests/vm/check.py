@@ -225,6 +225,8 @@ def check(res, arch):
     else:
         if "frame" not in kinds[:first_lost]:
             r.fail("d disconnect", "no frames before the disconnect")
+        if "d-unloaded" not in marks:
+            r.fail("d disconnect", "vivid could not be unloaded: something kept the unplugged camera open")
         if "frame" not in kinds[first_lost:]:
             r.fail("d disconnect", "no frames again after the module was reloaded")
         img = r.shot("d-lost")

@@ -38,7 +38,8 @@ vivid_webcam() {
   /bin/vivctl /dev/video0 fps 5
 }
 vivid_loop() { modprobe vivid n_devs=1 node_types=0x101 input_types=0x3 output_types=0x1 ccs_cap_mode=0 ccs_out_mode=0; sleep 0.5; }
-unload_vivid() { n=0; while lsmod | grep -q '^vivid '; do rmmod vivid 2>/dev/null || sleep 0.3; n=$((n+1)); [ $n -gt 60 ] && return 1; done; }
+unplug_vivid() { for d in /sys/bus/platform/drivers/vivid/vivid.*; do echo "${d##*/}" > /sys/bus/platform/drivers/vivid/unbind; done; }
+unload_vivid() { n=0; while lsmod | grep -q "^vivid "; do rmmod vivid 2>/dev/null || sleep 0.3; n=$((n+1)); [ $n -gt 60 ] && return 1; done; return 0; }
 
 mark init
 for m in $FB_MODULES; do modprobe $m; done
@@ -102,7 +103,11 @@ sleep 8
 /bin/vivctl /dev/video0 set "Percentage of Dropped Buffers" 0
 echo "@@DROP-END $(lines /tmp/d.jsonl)"
 mark d-disconnect
-/bin/vivctl /dev/video0 set "Disconnect" 1
+# Unplugged as a USB camera is: the driver lets go of the device (its node disappears, the
+# open file fails). The kiosk must close it, or the module could not be unloaded: only then
+# is vivid unloaded and loaded again. (vivid's "Disconnect" control is no unplug: the device
+# comes back at the kiosk's own close, and its reopen then holds the module forever.)
+unplug_vivid
 waitfor /tmp/d.jsonl 60 'camera lost' && mark d-lost
 shot d-lost
 unload_vivid && mark d-unloaded
