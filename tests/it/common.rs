@@ -14,6 +14,13 @@ pub fn default_model() -> PathBuf {
     root().join(breedcam::model::MODELS[0].file)
 }
 
+/// The smallest committed classifier (EfficientNet-Lite0, int8 I/O): for tests whose subject
+/// is the loop around the model, not the model (under qemu a Lite2 inference costs 2-3 times
+/// as much).
+pub fn small_model() -> PathBuf {
+    root().join("models/efficientnet_lite0_int8io.tflite")
+}
+
 /// The first default, `lite0-seed`: EfficientNet-Lite0 with uint8 I/O (QUANTIZE at both ends),
 /// TFLite metadata (normalisation) and a labels zip appended after the flatbuffer.
 pub fn seed_model() -> PathBuf {

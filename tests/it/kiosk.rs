@@ -96,6 +96,9 @@ fn frames_in_flight_are_shown_in_capture_order() {
             "160x120",
             "--dwell",
             "0",
+            // the subject is the workers' order, not the model: the smallest one
+            "--model",
+            "lite0",
         ]);
         assert!(o.status.success(), "{}", stderr(&o));
         assert!(
@@ -507,7 +510,7 @@ impl FrameSource for Garbage {
 
 #[test]
 fn a_live_source_is_located_on_its_own_thread_and_its_boxes_carried() {
-    let model = Classifier::load(&common::default_model(), &LoadOptions::default()).unwrap();
+    let model = Classifier::load(&common::small_model(), &LoadOptions::default()).unwrap();
     // husky.png (194x222) as a live camera. Both boxes' crops are the centre square the
     // fallback takes too (a box's square is cut to the picture's width, around the same
     // centre), so the classifier is exactly as sure of the dogs as of the centre crop and
