@@ -128,6 +128,8 @@ def check(res, arch):
             r.fail("d camera", "no picture after camera lost")
         else:
             screen("d camera", "d-lost", after[lost[0]], want_bars=False)
+    if "d-unloaded" not in marks:
+        r.fail("d camera", "vivid could not be unloaded: something kept the unplugged camera open")
     if "d-back" not in marks:
         r.fail("d camera", "frames did not come back")
     screen("d camera", "d-back", pictures[-1] if pictures else None)
