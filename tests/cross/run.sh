@@ -17,7 +17,15 @@
 # 6. fails if the Rust toolchain (rustc -V, toolchain list, stable's targets and components)
 #    differs from what it was before: cross 0.2.5 would otherwise run `rustup toolchain add`.
 # Needs root (apt, rootful podman). Exit 0 when all holds, else 1 with a reason.
+# With --prepare it stops after step 3 and the crate download (.ci/run does that beside a
+# guest that leaves a core idle; the builds then start from a ready image).
 set -euo pipefail
+prepare_only=0
+case "${1:-}" in
+  "") ;;
+  --prepare) prepare_only=1 ;;
+  *) echo "usage: tests/cross/run.sh [--prepare]" >&2; exit 2 ;;
+esac
 cd "$(dirname "$0")/../.."
 root=$PWD
 export BREEDCAM_SHARED="${BREEDCAM_SHARED:-$(cd .. && pwd)/shared}"
@@ -186,6 +194,10 @@ export CROSS_CONTAINER_OPTS="-v $shared:$shared:ro"
 step "cargo fetch (the container builds offline)"
 cargo fetch --locked
 export CARGO_NET_OFFLINE=true
+if [ "$prepare_only" = 1 ]; then
+  echo "prepared: cross $cross_version, $image, the crates"
+  exit 0
+fi
 # Host settings for the plain build must not reach the container (cross passes CARGO_*).
 unset CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER
 unset BREEDCAM_TEST_RUNNER
