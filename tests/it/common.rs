@@ -4,6 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use breedcam::engine::import::build::TinyModel;
+use breedcam::engine::import::import;
+use breedcam::engine::ops::tensor_from_bytes;
+use tract_core::prelude::*;
+
 /// The repository root (where the committed default model lives).
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -98,4 +103,30 @@ pub fn stderr(o: &Output) -> String {
 
 pub fn path_str(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
+}
+
+/// Imports a model the test built (`TinyModel`) and runs it once on `input`, the bytes of its
+/// input tensor (its type and shape as the model declares them): the first output.
+pub fn run_tiny(m: &TinyModel, input: &[u8]) -> Tensor {
+    let imported = import(&m.to_bytes()).unwrap();
+    let x = tensor_from_bytes(imported.input.datum_type, &imported.input.shape, input).unwrap();
+    let plan = imported
+        .model
+        .into_optimized()
+        .unwrap()
+        .into_runnable()
+        .unwrap();
+    plan.run(tvec!(x.into_tvalue()))
+        .unwrap()
+        .remove(0)
+        .into_tensor()
+}
+
+/// The bytes of an 8-bit tensor.
+pub fn bytes(t: &Tensor) -> Vec<u8> {
+    t.try_as_plain_ram()
+        .unwrap()
+        .as_slice::<u8>()
+        .unwrap()
+        .to_vec()
 }

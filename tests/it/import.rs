@@ -5,8 +5,6 @@ use crate::common;
 
 use breedcam::engine::import::build::{TinyModel, TinyOp, TinyOptions, TinyTensor};
 use breedcam::engine::import::{import, ImportError, MAX_TENSOR_ELEMENTS};
-use breedcam::engine::ops::tensor_from_bytes;
-use tract_core::prelude::*;
 use tract_tflite::tflite::{ActivationFunctionType, BuiltinOperator, TensorType};
 
 fn err(bytes: &[u8]) -> ImportError {
@@ -17,21 +15,7 @@ fn err(bytes: &[u8]) -> ImportError {
 }
 
 fn run_u8(m: &TinyModel, input: &[u8]) -> Vec<u8> {
-    let imported = import(&m.to_bytes()).unwrap();
-    let dt = imported.input.datum_type;
-    let plan = imported
-        .model
-        .into_optimized()
-        .unwrap()
-        .into_runnable()
-        .unwrap();
-    let x = tensor_from_bytes(dt, &[1, 2, 2, 3], input).unwrap();
-    let y = plan.run(tvec!(x.into_tvalue())).unwrap().remove(0);
-    y.try_as_plain_ram()
-        .unwrap()
-        .as_slice::<u8>()
-        .unwrap()
-        .to_vec()
+    common::bytes(&common::run_tiny(m, input))
 }
 
 #[test]

@@ -4,10 +4,8 @@
 
 use breedcam::engine::import::build::{TinyModel, TinyOp, TinyOptions, TinyTensor};
 use breedcam::engine::import::{import, ImportError};
-use breedcam::engine::ops::tensor_from_bytes;
 use breedcam::locate::segmenter::Segmenter;
 use breedcam::model::ModelSource;
-use tract_core::prelude::*;
 use tract_tflite::tflite::{ActivationFunctionType, BuiltinOperator, TensorType};
 
 use crate::common;
@@ -45,29 +43,6 @@ fn one_op(
     }
 }
 
-fn run(m: &TinyModel, input: &[u8]) -> Tensor {
-    let imported = import(&m.to_bytes()).unwrap();
-    let x = tensor_from_bytes(imported.input.datum_type, &imported.input.shape, input).unwrap();
-    let plan = imported
-        .model
-        .into_optimized()
-        .unwrap()
-        .into_runnable()
-        .unwrap();
-    plan.run(tvec!(x.into_tvalue()))
-        .unwrap()
-        .remove(0)
-        .into_tensor()
-}
-
-fn bytes(t: &Tensor) -> Vec<u8> {
-    t.try_as_plain_ram()
-        .unwrap()
-        .as_slice::<u8>()
-        .unwrap()
-        .to_vec()
-}
-
 /// The import error of `m`, which must name operator 0 (`op`) and contain `cause`.
 fn refused(m: &TinyModel, op: &str, cause: &str) {
     let e = match import(&m.to_bytes()) {
@@ -101,12 +76,18 @@ fn resize(align_corners: bool, half_pixel_centers: bool) -> TinyModel {
 #[test]
 fn resize_bilinear_interpolates_in_q11_fixed_point() {
     // Corners 0, 100 / 200, 255, aligned: the centre is (0+100+200+255)/4 = 138.75 -> 139.
-    let y = run(&resize(true, false), &[0, 100, 200, 255]);
+    let y = common::run_tiny(&resize(true, false), &[0, 100, 200, 255]);
     assert_eq!(y.shape(), [1, 3, 3, 1]);
-    assert_eq!(bytes(&y), [0, 50, 100, 100, 139, 178, 200, 228, 255]);
+    assert_eq!(
+        common::bytes(&y),
+        [0, 50, 100, 100, 139, 178, 200, 228, 255]
+    );
     // Not aligned: samples at 0, 2/3 (weight 1365 / 2048) and 4/3 (clamped to 1).
-    let y = run(&resize(false, false), &[0, 100, 200, 255]);
-    assert_eq!(bytes(&y), [0, 67, 100, 133, 180, 203, 200, 237, 255]);
+    let y = common::run_tiny(&resize(false, false), &[0, 100, 200, 255]);
+    assert_eq!(
+        common::bytes(&y),
+        [0, 67, 100, 133, 180, 203, 200, 237, 255]
+    );
 }
 
 #[test]
@@ -159,7 +140,10 @@ fn concatenation_joins_and_requantizes_other_scales() {
         same,
         u8t("y", &[1, 1, 2, 3]),
     );
-    assert_eq!(bytes(&run(&m, &[1, 2, 3, 4])), [1, 2, 7, 3, 4, 8]);
+    assert_eq!(
+        common::bytes(&common::run_tiny(&m, &[1, 2, 3, 4])),
+        [1, 2, 7, 3, 4, 8]
+    );
     // The constant in scale 1, zero point 0: real 7 and 8 -> 10 + 14 and 10 + 16 in the
     // output's scale 0.5, zero point 10; 200 -> 410, saturated to 255.
     let other = TinyTensor::new("c", &[1, 1, 2, 1], U8)
@@ -171,7 +155,10 @@ fn concatenation_joins_and_requantizes_other_scales() {
         other,
         u8t("y", &[1, 1, 2, 3]),
     );
-    assert_eq!(bytes(&run(&m, &[1, 2, 3, 4])), [1, 2, 24, 3, 4, 255]);
+    assert_eq!(
+        common::bytes(&common::run_tiny(&m, &[1, 2, 3, 4])),
+        [1, 2, 24, 3, 4, 255]
+    );
 }
 
 #[test]
@@ -239,7 +226,7 @@ fn arg_max(output_type: TensorType, out: TensorType, axis: &[i32]) -> TinyModel 
 #[test]
 fn arg_max_takes_the_first_largest() {
     let m = arg_max(TensorType::INT64, TensorType::INT64, &[3]);
-    let y = run(&m, &[1, 9, 9, 5, 4, 3, 0, 0, 0, 2, 7, 8]);
+    let y = common::run_tiny(&m, &[1, 9, 9, 5, 4, 3, 0, 0, 0, 2, 7, 8]);
     let v = y
         .try_as_plain_ram()
         .unwrap()
@@ -248,7 +235,7 @@ fn arg_max_takes_the_first_largest() {
         .to_vec();
     assert_eq!(v, [1, 0, 0, 2]);
     let m = arg_max(TensorType::INT32, TensorType::INT32, &[-1]);
-    let y = run(&m, &[1, 9, 9, 5, 4, 3, 0, 0, 0, 2, 7, 8]);
+    let y = common::run_tiny(&m, &[1, 9, 9, 5, 4, 3, 0, 0, 0, 2, 7, 8]);
     let v = y
         .try_as_plain_ram()
         .unwrap()
